@@ -1,0 +1,177 @@
+"""Every CLI command as a Python function.
+
+Example::
+
+    import methodlab.api as ml
+
+    outcome = ml.run("runs/quickstart.toml", out="results", overrides=["seeds=[0]"])
+    print(outcome.summary["arms"]["natural-gradient"]["train.loss"]["mean"])
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from methodlab.errors import UserError
+from methodlab.plugin_manager import PluginSystem, get_plugin_system
+from methodlab.runfile import RunSpec, load_run_file
+from methodlab.types import KINDS
+
+__all__ = ["RunOutcome", "list_components", "new_plugin", "plugins", "run", "show", "validate"]
+
+DEFAULT_OUT = Path("methodlab-runs")
+
+
+@attrs.frozen
+class RunOutcome:
+    """What :func:`run` returns."""
+
+    directory: Path
+    summary: dict[str, Any]
+
+    @property
+    def claims_passed(self) -> bool:
+        return all(claim["passed"] for claim in self.summary["claims"])
+
+
+def validate(path: str | Path, overrides: Sequence[str] = (),
+             plugin_system: PluginSystem | None = None) -> RunSpec:
+    """Validate a run file without running it.
+
+    :raises RunFileError: listing every problem, one line each.
+    """
+    return load_run_file(path, overrides, plugin_system)
+
+
+def run(
+    path: str | Path | None = None,
+    *,
+    out: str | Path = DEFAULT_OUT,
+    overrides: Sequence[str] = (),
+    resume: str | Path | None = None,
+    force: bool = False,
+    quiet: bool = False,
+    plugin_system: PluginSystem | None = None,
+) -> RunOutcome:
+    """Run a run file (or resume the run in directory ``resume``) and return its summary."""
+    from methodlab.progress import Progress
+    from methodlab.runner import execute, load_resolved, prepare_directory
+
+    plugin_system = plugin_system or get_plugin_system()
+    progress = Progress(sys.stderr, quiet=quiet)
+    if resume is not None:
+        directory = Path(resume).resolve()
+        spec = load_resolved(directory, plugin_system)
+        if path is not None:
+            given = load_run_file(path, overrides, plugin_system)
+            if _comparable(given.document) != _comparable(spec.document):
+                raise UserError(f"{path} differs from the run stored in {directory}; resume "
+                                "without the run file, or start a new run (--force)")
+        summary = execute(spec, directory, resume=True, plugins=plugin_system, progress=progress)
+        return RunOutcome(directory, summary)
+    if path is None:
+        raise UserError("give a run file, or --resume DIR")
+    spec = load_run_file(path, overrides, plugin_system)
+    directory = prepare_directory(Path(out), spec.name, force=force)
+    summary = execute(spec, directory, plugins=plugin_system, progress=progress)
+    return RunOutcome(directory, summary)
+
+
+def _comparable(document: Any) -> Any:
+    document = dict(document)
+    document.pop("methodlab", None)
+    return document
+
+
+def plugins(plugin_system: PluginSystem | None = None) -> list[dict[str, Any]]:
+    """One JSON-ready record per plugin: distribution, version, status, error, import time."""
+    system = plugin_system or get_plugin_system()
+    return [record.to_json() for record in system.records.values()]
+
+
+def list_components(kind: str | None = None,
+                    plugin_system: PluginSystem | None = None) -> list[dict[str, Any]]:
+    """One record per component: kind, name, plugin, version, summary."""
+    if kind is not None and kind not in KINDS:
+        raise UserError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+    system = plugin_system or get_plugin_system()
+    rows = []
+    for component_kind, spec in system.list_components(kind):
+        record = system.provider(component_kind, spec.name)
+        rows.append({"kind": component_kind, "name": spec.name, "plugin": record.distribution,
+                     "version": record.version, "summary": spec.summary})
+    return rows
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """Field docstrings: the string literal written under each field (CleanRL style)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, following in zip(body, body[1:], strict=False):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                    and isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)):
+                docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]:
+    """Describe component ``name`` (or ``kind:name``): its parameters with types and defaults."""
+    system = plugin_system or get_plugin_system()
+    kinds = list(KINDS)
+    if ":" in name and name.partition(":")[0] in KINDS:
+        kind, _, name = name.partition(":")
+        kinds = [kind]
+    matches = [(kind, system.components[kind][name]) for kind in kinds
+               if name in system.components[kind]]
+    if not matches:
+        every = sorted({n for k in KINDS for n in system.components[k]})
+        import difflib
+
+        close = difflib.get_close_matches(name, every, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(f"no component named {name!r}{hint}; see 'methodlab list'")
+    if len(matches) > 1:
+        options = ", ".join(f"{kind}:{name}" for kind, _ in matches)
+        raise UserError(f"{name!r} names several components; use one of {options}")
+    kind, spec = matches[0]
+    record = system.provider(kind, spec.name)
+    docs = _field_docs(spec.params_cls)
+    params = []
+    for field in attrs.fields(spec.params_cls):
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        params.append({
+            "name": field.name,
+            "type": field.type if isinstance(field.type, str) else getattr(
+                field.type, "__name__", str(field.type)),
+            "default": None if default is attrs.NOTHING else default,
+            "required": default is attrs.NOTHING,
+            "doc": docs.get(field.name, ""),
+        })
+    return {"kind": kind, "name": spec.name, "plugin": record.distribution,
+            "version": record.version, "summary": spec.summary,
+            "factory": spec.factory if isinstance(spec.factory, str) else repr(spec.factory),
+            "params": params}
+
+
+def new_plugin(name: str, directory: str | Path = ".") -> Path:
+    """Create a plugin scaffold ``methodlab-<name>/`` under ``directory``; returns its path."""
+    from methodlab.scaffold import write_scaffold
+
+    return write_scaffold(name, Path(directory))

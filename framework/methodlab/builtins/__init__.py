@@ -1,0 +1,65 @@
+"""methodlab's built-in components, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from methodlab.builtins import config as c
+from methodlab.hookspecs import hookimpl
+from methodlab.types import EnvironmentSpec, EvaluatorSpec, LossSpec, ModelSpec, OptimizerSpec
+
+_PKG = "methodlab.builtins"
+
+
+@hookimpl
+def methodlab_optimizers() -> Iterator[OptimizerSpec]:
+    yield OptimizerSpec("sgd", f"{_PKG}.optimizers:build_sgd", c.SGDParams,
+                        "Stochastic gradient descent with (Nesterov) momentum (torch.optim.SGD).")
+    yield OptimizerSpec("adam", f"{_PKG}.optimizers:build_adam", c.AdamParams,
+                        "Adam (torch.optim.Adam).")
+    yield OptimizerSpec("adagrad", f"{_PKG}.optimizers:build_adagrad", c.AdagradParams,
+                        "Diagonal AdaGrad (torch.optim.Adagrad).")
+    yield OptimizerSpec("rmsprop", f"{_PKG}.optimizers:build_rmsprop", c.RMSpropParams,
+                        "RMSprop (torch.optim.RMSprop).")
+
+
+@hookimpl
+def methodlab_models() -> Iterator[ModelSpec]:
+    yield ModelSpec("mlp", f"{_PKG}.models:build_mlp", c.MLPParams,
+                    "Multi-layer perceptron sized by the environment.")
+    yield ModelSpec("autoencoder", f"{_PKG}.models:build_autoencoder", c.AutoencoderParams,
+                    "Deep autoencoder with a linear (logit) output layer.",
+                    example={"environment": {"use": "digits", "task": "reconstruction"},
+                             "loss": {"use": "bernoulli-cross-entropy"}})
+
+
+@hookimpl
+def methodlab_losses() -> Iterator[LossSpec]:
+    yield LossSpec("cross-entropy", f"{_PKG}.losses:build_cross_entropy", c.CrossEntropyParams,
+                   "Softmax cross-entropy on class logits.",
+                   example={"environment": {"use": "digits"}})
+    yield LossSpec("mse", f"{_PKG}.losses:build_mse", c.NoParams,
+                   "Mean squared error, ½‖f(x) − y‖² averaged over the batch.")
+    yield LossSpec("bernoulli-cross-entropy", f"{_PKG}.losses:build_bernoulli",
+                   c.NoParams, "Sigmoid Bernoulli cross-entropy on logits, summed over outputs.",
+                   example={"environment": {"use": "digits", "task": "reconstruction"}})
+
+
+@hookimpl
+def methodlab_environments() -> Iterator[EnvironmentSpec]:
+    yield EnvironmentSpec("digits", f"{_PKG}.environments:build_digits", c.DigitsParams,
+                          "scikit-learn's 1,797 8x8 digits with a fixed stratified split.",
+                          example={"loss": {"use": "cross-entropy"}})
+    yield EnvironmentSpec("synthetic-regression", f"{_PKG}.environments:build_regression",
+                          c.SyntheticRegressionParams,
+                          "Regression on a fixed random tanh teacher network plus noise.")
+
+
+@hookimpl
+def methodlab_evaluators() -> Iterator[EvaluatorSpec]:
+    yield EvaluatorSpec("loss", f"{_PKG}.evaluators:build_loss", c.LossEvaluatorParams,
+                        "The run's loss averaged over a split.")
+    yield EvaluatorSpec("accuracy", f"{_PKG}.evaluators:build_accuracy", c.AccuracyParams,
+                        "Classification accuracy (and error) over a split.",
+                        example={"environment": {"use": "digits"},
+                                 "loss": {"use": "cross-entropy"}})

@@ -1,0 +1,114 @@
+"""Verdicts of ``[[claims]]``: safe comparisons over the arms' final metrics (no eval)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from methodlab.runfile import Claim, split_reference
+
+__all__ = ["evaluate_claim", "format_verdict"]
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+_REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
+    "mean": statistics.fmean,
+    "median": statistics.median,
+    "min": min,
+    "max": max,
+}
+
+
+def _per_seed(reference: str, final: Mapping[str, Mapping[str, Sequence[float]]]) -> list[float]:
+    arm, metric = split_reference(reference, list(final))
+    metrics = final[arm]
+    if metric not in metrics:
+        raise KeyError(f"arm {arm!r} has no metric {metric!r}; it has {', '.join(sorted(metrics))}")
+    return [float(x) for x in metrics[metric]]
+
+
+def _holds(claim: Claim, left: float, right: float) -> bool:
+    if math.isnan(left) or math.isnan(right):
+        return False
+    if claim.op == "within":
+        return abs(left - right) <= claim.tolerance
+    return _COMPARE[claim.op](left, right)
+
+
+def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float]]]) -> dict:
+    """Evaluate one claim.
+
+    :param final: ``{arm: {metric: [value per seed]}}``.
+    :returns: a JSON-ready verdict: ``passed``, the compared numbers and a sentence.
+
+    Example:
+        >>> claim = Claim(left="ng:loss", op="<=", right="sgd:loss", scale=0.5)
+        >>> verdict = evaluate_claim(claim, {"ng": {"loss": [1.0, 2.0]}, "sgd": {"loss": [4.0, 4.0]}})
+        >>> verdict["passed"], verdict["left"], verdict["right"]
+        (True, 1.5, 2.0)
+    """
+    verdict: dict[str, Any] = {"name": claim.name or _statement(claim), "statement":
+                               _statement(claim)}
+    try:
+        left = _per_seed(claim.left, final)
+        if claim.right is not None:
+            right = [x * claim.scale + claim.offset for x in _per_seed(claim.right, final)]
+        else:
+            right = [float(claim.value)] * len(left)  # type: ignore[arg-type]
+    except KeyError as exc:
+        return {**verdict, "passed": False, "error": exc.args[0]}
+    if claim.min_seeds:
+        hits = [_holds(claim, a, b) for a, b in zip(left, right, strict=False)]
+        passed = sum(hits) >= claim.min_seeds
+        return {**verdict, "passed": passed, "left_per_seed": left, "right_per_seed": right,
+                "seeds_holding": sum(hits), "seeds_needed": claim.min_seeds}
+    reduce = _REDUCE[claim.reduce]
+    left_value, right_value = reduce(left), reduce(right)
+    return {**verdict, "passed": _holds(claim, left_value, right_value), "left": left_value,
+            "right": right_value, "left_per_seed": left, "right_per_seed": right}
+
+
+def _statement(claim: Claim) -> str:
+    if claim.right is not None:
+        right = claim.right
+        if claim.scale != 1.0:
+            right = f"{claim.scale:g} × {right}"
+        if claim.offset:
+            right = f"{right} {'+' if claim.offset > 0 else '−'} {abs(claim.offset):g}"
+    else:
+        right = f"{claim.value:g}"
+    reduce = "" if claim.min_seeds else f"{claim.reduce} "
+    if claim.op == "within":
+        text = f"|{reduce}{claim.left} − {right}| ≤ {claim.tolerance:g}"
+    else:
+        text = f"{reduce}{claim.left} {claim.op} {right}"
+    if claim.min_seeds:
+        text += f" in at least {claim.min_seeds} seeds"
+    return text
+
+
+def format_verdict(verdict: Mapping[str, Any]) -> str:
+    """One line: ``PASS``/``FAIL``, the claim and the numbers."""
+    mark = "PASS" if verdict["passed"] else "FAIL"
+    if "error" in verdict:
+        return f"{mark}  {verdict['name']}: {verdict['error']}"
+    if "seeds_holding" in verdict:
+        numbers = (f"holds in {verdict['seeds_holding']} of {len(verdict['left_per_seed'])} "
+                   f"seeds (need {verdict['seeds_needed']}); left "
+                   f"{_fmt(verdict['left_per_seed'])}, right {_fmt(verdict['right_per_seed'])}")
+    else:
+        numbers = f"left {verdict['left']:.6g}, right {verdict['right']:.6g}"
+    label = verdict["name"]
+    if label != verdict["statement"]:
+        label = f"{label} [{verdict['statement']}]"
+    return f"{mark}  {label}: {numbers}"
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{x:.4g}" for x in values) + "]"

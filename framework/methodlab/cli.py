@@ -1,0 +1,216 @@
+"""The ``methodlab`` command line.
+
+Imports nothing heavy at module level: ``methodlab --help`` does not import torch, and
+plugins are loaded only by the commands that need them. User errors print one line on stderr
+and exit with status 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_EPILOG = """\
+examples:
+  methodlab run runs/quickstart.toml --check
+  methodlab run runs/quickstart.toml seeds=[0] optimizer.lr=0.05
+  methodlab run --resume methodlab-runs/quickstart
+  methodlab list --kind optimizer
+  methodlab show natural-gradient
+
+environment: METHODLAB_STRICT_PLUGINS=1 (plugin failures are errors),
+METHODLAB_DISABLE_PLUGIN_AUTOLOAD=1, METHODLAB_PLUGINS=a,b (allow-list),
+METHODLAB_BLOCK_PLUGINS=a,b (never import)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="methodlab", description="Research methods as plugins, experiments as run files.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a run file (all arms and seeds)")
+    run.add_argument("file", nargs="?", help="the run file (optional with --resume)")
+    run.add_argument("overrides", nargs="*", metavar="key.path=value",
+                     help="override run-file values, e.g. optimizer.lr=0.05")
+    run.add_argument("--out", default="methodlab-runs",
+                     help="parent directory of the run directory (default: ./methodlab-runs)")
+    run.add_argument("--check", action="store_true",
+                     help="exit 1 when a claim fails")
+    run.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
+    run.add_argument("--force", action="store_true",
+                     help="replace an existing run directory of the same name")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    validate = commands.add_parser("validate", help="check a run file without running it")
+    validate.add_argument("file")
+    validate.add_argument("overrides", nargs="*", metavar="key.path=value")
+
+    plugins = commands.add_parser("plugins", help="installed plugins and their load status")
+    plugins.add_argument("--json", action="store_true")
+
+    listing = commands.add_parser("list", help="available components")
+    listing.add_argument("--kind", choices=["optimizer", "model", "loss", "environment",
+                                            "evaluator"])
+    listing.add_argument("--json", action="store_true")
+
+    show = commands.add_parser("show", help="a component's parameters, types and defaults")
+    show.add_argument("name", help="component name, or kind:name")
+    show.add_argument("--json", action="store_true")
+
+    new = commands.add_parser("new-plugin", help="create a plugin package scaffold")
+    new.add_argument("name", help="plugin name, e.g. my-method")
+    new.add_argument("--dir", default=".", help="where to create methodlab-NAME/")
+    return parser
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    from methodlab import api
+    from methodlab.claims import format_verdict
+    from methodlab.summary import format_table
+
+    overrides = list(args.overrides)
+    path = args.file
+    if path is not None and "=" in path and args.resume:
+        overrides.insert(0, path)
+        path = None
+    outcome = api.run(path, out=args.out, overrides=overrides, resume=args.resume,
+                      force=args.force, quiet=args.quiet)
+    print(format_table(outcome.summary))
+    for verdict in outcome.summary["claims"]:
+        print(format_verdict(verdict))
+    print(f"results: {outcome.directory}")
+    if args.check and not outcome.claims_passed:
+        failed = sum(not c["passed"] for c in outcome.summary["claims"])
+        print(f"{failed} claim(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _command_validate(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    spec = api.validate(args.file, args.overrides)
+    arms = ", ".join(arm.name for arm in spec.arms)
+    print(f"{args.file}: ok ({len(spec.arms)} arm(s): {arms}; {len(spec.seeds)} seed(s); "
+          f"{len(spec.claims)} claim(s))")
+    return 0
+
+
+def _command_plugins(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    records = api.plugins()
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    rows = [["plugin", "distribution", "version", "status", "import", "components"]]
+    for r in records:
+        rows.append([r["name"], r["distribution"], r["version"], r["status"],
+                     f"{r['import_seconds'] * 1000:.0f} ms", str(len(r["components"]))])
+    _print_table(rows)
+    for r in records:
+        if r["error"]:
+            print(f"{r['name']} ({r['distribution']} {r['version']}): {r['error']}")
+    return 0
+
+
+def _command_list(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    rows = api.list_components(args.kind)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [["kind", "name", "plugin", "version", "summary"]]
+    table += [[r["kind"], r["name"], r["plugin"], r["version"], r["summary"]] for r in rows]
+    _print_table(table)
+    return 0
+
+
+def _command_show(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    info = api.show(args.name)
+    if args.json:
+        print(json.dumps(info, indent=2, default=repr))
+        return 0
+    print(f"{info['kind']} {info['name']} ({info['plugin']} {info['version']})")
+    print(f"  {info['summary']}")
+    print(f"  factory: {info['factory']}")
+    print("parameters:" if info["params"] else "parameters: none")
+    for p in info["params"]:
+        default = "required" if p["required"] else f"default {p['default']!r}"
+        print(f"  {p['name']}: {p['type']} ({default})")
+        if p["doc"]:
+            print(f"      {p['doc']}")
+    return 0
+
+
+def _command_new_plugin(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    path = api.new_plugin(args.name, args.dir)
+    print(f"created {path}")
+    print(f"next: pip install -e {path} && pytest {path}")
+    return 0
+
+
+_COMMANDS = {
+    "run": _command_run,
+    "validate": _command_validate,
+    "plugins": _command_plugins,
+    "list": _command_list,
+    "show": _command_show,
+    "new-plugin": _command_new_plugin,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``methodlab`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from methodlab import __version__
+
+        print(f"methodlab {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from methodlab.errors import RunFileError, UserError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except RunFileError as exc:
+        if args.debug:
+            raise
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; continue with: methodlab run --resume <run directory>",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Progress reporting: a bar per trial on a terminal, plain log lines otherwise (CI, files)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from methodlab.runner import Trial
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """Reports trial progress to ``stream``; ``quiet`` silences everything but errors."""
+
+    def __init__(self, stream: TextIO, *, quiet: bool = False, bar: bool | None = None) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.bar = stream.isatty() if bar is None else bar
+        self._bars: dict[int, Any] = {}
+        self._started: dict[int, tuple[float, int]] = {}
+        self._last: dict[int, float] = {}
+
+    def _label(self, trial: Trial) -> str:
+        return f"[{trial.arm} seed {trial.seed}]"
+
+    def note(self, trial: Trial, message: str) -> None:
+        if not self.quiet:
+            print(f"{self._label(trial)} {message}", file=self.stream, flush=True)
+
+    def error(self, trial: Trial, message: str) -> None:
+        print(f"error: {self._label(trial)} {message}", file=self.stream, flush=True)
+
+    def start(self, trial: Trial) -> None:
+        self._started[id(trial)] = (time.perf_counter(), trial.step)
+        self._last[id(trial)] = time.perf_counter()
+        if self.quiet:
+            return
+        if self.bar:
+            from tqdm import tqdm
+
+            self._bars[id(trial)] = tqdm(
+                total=trial.spec.train.steps, initial=trial.step, desc=self._label(trial),
+                file=self.stream, leave=False, dynamic_ncols=True,
+            )
+
+    def update(self, trial: Trial, loss: float) -> None:
+        if self.quiet:
+            return
+        bar = self._bars.get(id(trial))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            return
+        steps = trial.spec.train.steps
+        every = trial.spec.train.log_every
+        now = time.perf_counter()
+        # Without an explicit log_every, log by time so short runs stay quiet and long runs
+        # still show progress.
+        due = trial.step % every == 0 if every else now - self._last.get(id(trial), 0.0) > 5.0
+        if due and trial.step < steps:
+            self._last[id(trial)] = now
+            began, first = self._started[id(trial)]
+            rate = (trial.step - first) / max(time.perf_counter() - began, 1e-9)
+            eta = (steps - trial.step) / rate if rate > 0 else 0.0
+            print(f"{self._label(trial)} step {trial.step}/{steps} loss {loss:.6g} "
+                  f"({rate:.1f} steps/s, eta {eta:.0f}s)", file=self.stream, flush=True)
+
+    def finish(self, trial: Trial) -> None:
+        bar = self._bars.pop(id(trial), None)
+        if bar is not None:
+            bar.close()
+        began, first = self._started.pop(id(trial), (time.perf_counter(), trial.step))
+        if not self.quiet:
+            seconds = time.perf_counter() - began
+            loss = next((r["step.loss"] for r in reversed(trial.history) if "step.loss" in r),
+                        float("nan"))
+            print(f"{self._label(trial)} done: {trial.step - first} steps in {seconds:.1f}s, "
+                  f"last loss {loss:.6g}",
+                  file=self.stream, flush=True)
