@@ -114,7 +114,7 @@ def methodlab_environments() -> Iterable[EnvironmentSpec]:
     """Register environments: datasets and interactive tasks.
 
     Called once per plugin while the component registry is built. The factory is called as
-    ``factory(params, seed=seed, device=device)`` and returns a
+    ``factory(params, seed=seed, device=device, dtype=dtype)`` and returns a
     :class:`~methodlab.components.Environment`. Heavy libraries (torch-geometric, gymnasium)
     must be imported inside the factory module only.
 

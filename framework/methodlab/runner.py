@@ -108,7 +108,8 @@ class Trial:
     def _build(self) -> None:
         seed_everything(self.seed)
         env = self._factory(self.spec.environment)(
-            self.spec.environment.params, seed=self.seed, device=str(self.device)
+            self.spec.environment.params, seed=self.seed, device=str(self.device),
+            dtype=self.dtype,
         )
         # Reseed so the initial weights depend on the seed only, not on what the environment
         # drew: every arm starts from the same weights for a given seed.

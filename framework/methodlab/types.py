@@ -154,8 +154,9 @@ class LossSpec(ComponentSpec):
 class EnvironmentSpec(ComponentSpec):
     """A data source or interactive task, from :func:`~methodlab.hookspecs.methodlab_environments`.
 
-    Factory call: ``factory(params, seed=seed, device=device)`` returning a
-    :class:`~methodlab.components.Environment`.
+    Factory call: ``factory(params, seed=seed, device=device, dtype=dtype)`` returning a
+    :class:`~methodlab.components.Environment`; floating-point data must use ``dtype`` (the
+    run's ``train.dtype`` as a ``torch.dtype``).
     """
 
     kind: ClassVar[str] = "environment"
@@ -179,4 +180,4 @@ KINDS: Mapping[str, type[ComponentSpec]] = {
     "environment": EnvironmentSpec,
     "evaluator": EvaluatorSpec,
 }
-"""Component kinds in the order a run builds them is environment, model, loss, optimizer."""
+"""Descriptor class per component kind."""

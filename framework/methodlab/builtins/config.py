@@ -139,8 +139,6 @@ class DigitsParams:
     """Use only this many training digits as labeled data (0 = all)."""
     n_unlabeled: int = attrs.field(default=0, validator=v.ge(0))
     """Serve this many other training digits, unlabeled, as the curvature batch."""
-    dtype: str = attrs.field(default="float32", validator=v.in_(("float32", "float64")))
-    """Floating-point type of the inputs."""
 
 
 @attrs.frozen

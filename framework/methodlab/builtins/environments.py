@@ -36,8 +36,9 @@ def digits_split(
     )
 
 
-def build_digits(params: DigitsParams, *, seed: int, device: str) -> SupervisedEnvironment:
-    dtype = getattr(torch, params.dtype)
+def build_digits(
+    params: DigitsParams, *, seed: int, device: str, dtype: torch.dtype
+) -> SupervisedEnvironment:
     x_train, x_test, y_train, y_test = digits_split(params.test_fraction, params.split_seed)
     x_train_t = torch.as_tensor(x_train, dtype=dtype, device=device)
     x_test_t = torch.as_tensor(x_test, dtype=dtype, device=device)
@@ -69,7 +70,7 @@ def build_digits(params: DigitsParams, *, seed: int, device: str) -> SupervisedE
 
 
 def build_regression(
-    params: SyntheticRegressionParams, *, seed: int, device: str
+    params: SyntheticRegressionParams, *, seed: int, device: str, dtype: torch.dtype
 ) -> SupervisedEnvironment:
     generator = torch.Generator().manual_seed(params.data_seed)
     with torch.random.fork_rng(devices=[]):
@@ -81,7 +82,7 @@ def build_regression(
         targets = teacher(inputs) + params.noise * torch.randn(
             n, params.out_features, generator=generator
         )
-    inputs, targets = inputs.to(device), targets.to(device)
+    inputs, targets = inputs.to(device, dtype), targets.to(device, dtype)
     splits = {
         "train": Batch(inputs[: params.n_train], targets[: params.n_train]),
         "test": Batch(inputs[params.n_train :], targets[params.n_train :]),
