@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -31,3 +32,22 @@ def methodlab_strict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Run the test with ``METHODLAB_STRICT_PLUGINS=1``."""
     monkeypatch.setenv("METHODLAB_STRICT_PLUGINS", "1")
     yield
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="run tests marked slow (full paper reproductions); "
+                          "METHODLAB_SLOW=1 does the same")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a full reproduction run; needs --run-slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow") or os.environ.get("METHODLAB_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="full reproduction: run with --run-slow or METHODLAB_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
