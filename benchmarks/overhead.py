@@ -17,7 +17,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from methodlab.builtins.environments import digits_split
 from methodlab.builtins.models import feedforward
 from methodlab.progress import Progress
@@ -90,7 +89,8 @@ def main() -> None:
         t_plain, plain_losses = plain_loop(args.steps)
         t_ours, our_losses = methodlab_loop(args.steps)
         if our_losses != plain_losses:
-            first = next(i for i, (a, b) in enumerate(zip(our_losses, plain_losses)) if a != b)
+            pairs = enumerate(zip(our_losses, plain_losses, strict=True))
+            first = next(i for i, (a, b) in pairs if a != b)
             raise SystemExit(f"loss sequences differ first at step {first + 1}: "
                              f"{our_losses[first]!r} vs {plain_losses[first]!r}")
         ours.append(t_ours)

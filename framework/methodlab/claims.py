@@ -49,7 +49,8 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
 
     Example:
         >>> claim = Claim(left="ng:loss", op="<=", right="sgd:loss", scale=0.5)
-        >>> verdict = evaluate_claim(claim, {"ng": {"loss": [1.0, 2.0]}, "sgd": {"loss": [4.0, 4.0]}})
+        >>> final = {"ng": {"loss": [1.0, 2.0]}, "sgd": {"loss": [4.0, 4.0]}}
+        >>> verdict = evaluate_claim(claim, final)
         >>> verdict["passed"], verdict["left"], verdict["right"]
         (True, 1.5, 2.0)
     """

@@ -227,7 +227,8 @@ def structure_errors(exc: BaseException, path: str) -> list[str]:
         lines = []
         for key in sorted(exc.extra_fields):
             close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"
+            hint = (f" (did you mean {close[0]!r}?)" if close
+                    else f"; known keys: {', '.join(known)}")
             lines.append(f"{_join(path, key)}: unknown key{hint}")
         return lines
     if isinstance(exc, ClassValidationError | IterableValidationError):
@@ -404,7 +405,8 @@ def _check_keys(validator: _Validator, table: Mapping[str, Any], allowed: Sequen
     for key in table:
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(allowed)}"
+            hint = (f" (did you mean {close[0]!r}?)" if close
+                    else f"; known keys: {', '.join(allowed)}")
             validator.error(_join(path, key), f"unknown key{hint}")
 
 

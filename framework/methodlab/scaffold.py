@@ -118,7 +118,9 @@ def _files(name: str) -> dict[str, str]:
                     super().__init__(params, {{"lr": lr}})
 
                 @torch.no_grad()
-                def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+                def step(
+                    self, closure: Callable[[], torch.Tensor] | None = None
+                ) -> torch.Tensor | None:
                     loss = None
                     if closure is not None:
                         with torch.enable_grad():
