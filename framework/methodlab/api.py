@@ -15,6 +15,7 @@ import inspect
 import itertools
 import sys
 import textwrap
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,12 @@ def run(
         spec = load_resolved(directory, plugin_system)
         if path is not None:
             given = load_run_file(path, overrides, plugin_system)
-            if _comparable(given.document) != _comparable(spec.document):
+            if _comparable(given) != _comparable(spec):
                 raise UserError(f"{path} differs from the run stored in {directory}; resume "
                                 "without the run file, or start a new run (--force)")
+        elif overrides:
+            raise UserError(f"overrides need the run file when resuming: the run continues "
+                            f"with the settings stored in {directory / 'resolved.toml'}")
         summary = execute(spec, directory, resume=True, plugins=plugin_system, progress=progress)
         return RunOutcome(directory, summary)
     if path is None:
@@ -86,15 +90,21 @@ def run(
     return RunOutcome(directory, summary)
 
 
-def _comparable(document: Any) -> Any:
-    document = dict(document)
+def _comparable(spec: RunSpec) -> Any:
+    document = dict(spec.document)
     document.pop("methodlab", None)
+    # resolved.toml always records the name; a run file may leave it to the file name.
+    document.setdefault("name", spec.name)
     return document
 
 
 def plugins(plugin_system: PluginSystem | None = None) -> list[dict[str, Any]]:
-    """One JSON-ready record per plugin: distribution, version, status, error, import time."""
-    system = plugin_system or get_plugin_system()
+    """One JSON-ready record per plugin: distribution, version, status, error, import time.
+
+    Without ``plugin_system`` the plugins are loaded leniently even in strict mode: this
+    listing is how a user finds out which plugin is broken.
+    """
+    system = plugin_system or PluginSystem(strict=False)
     return [record.to_json() for record in system.records.values()]
 
 
@@ -130,6 +140,19 @@ def _field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+def _type_name(annotation: Any) -> str:
+    """``tuple[int, ...]`` for resolved and unresolved (string) annotations alike.
+
+    Validating a run file resolves the parameter classes' annotations in place, and a
+    resolved generic alias's ``__name__`` is just ``tuple``.
+    """
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]:
     """Describe component ``name`` (or ``kind:name``): its parameters with types and defaults."""
     system = plugin_system or get_plugin_system()
@@ -159,8 +182,7 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
             default = default.factory()
         params.append({
             "name": field.name,
-            "type": field.type if isinstance(field.type, str) else getattr(
-                field.type, "__name__", str(field.type)),
+            "type": _type_name(field.type),
             "default": None if default is attrs.NOTHING else default,
             "required": default is attrs.NOTHING,
             "doc": docs.get(field.name, ""),

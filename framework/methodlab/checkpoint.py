@@ -41,17 +41,22 @@ def capture_rng() -> dict[str, Any]:
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    """Restore the states captured by :func:`capture_rng`."""
-    torch.set_rng_state(state["torch"])
+    """Restore the states captured by :func:`capture_rng`.
+
+    The states may have been loaded onto a GPU (``map_location="cuda"``); generators take
+    CPU tensors, so everything is moved back first.
+    """
+    torch.set_rng_state(state["torch"].cpu())
     numpy_state = state["numpy"]
-    np.random.set_state((numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32),
+    np.random.set_state((numpy_state["kind"],
+                         numpy_state["keys"].cpu().numpy().astype(np.uint32),
                          numpy_state["position"], numpy_state["has_gauss"],
                          numpy_state["cached"]))
     python_state = state["python"]
     random.setstate((python_state["version"], tuple(python_state["internal"].tolist()),
                      python_state["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([rng.cpu() for rng in state["cuda"]])
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> None:
@@ -87,3 +92,5 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             "if you trust the file, convert it with torch.load(..., weights_only=False) "
             "or allow-list the global with torch.serialization.add_safe_globals"
         ) from exc
+    except (RuntimeError, EOFError) as exc:  # truncated or not a torch file at all
+        raise UserError(f"{path}: cannot read checkpoint: {str(exc).splitlines()[0]}") from exc

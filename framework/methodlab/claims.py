@@ -27,6 +27,8 @@ _REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
 
 def _per_seed(reference: str, final: Mapping[str, Mapping[str, Sequence[float]]]) -> list[float]:
     arm, metric = split_reference(reference, list(final))
+    if arm not in final:
+        raise KeyError(f"no arm {arm!r} in {reference!r}; arms: {', '.join(final)}")
     metrics = final[arm]
     if metric not in metrics:
         raise KeyError(f"arm {arm!r} has no metric {metric!r}; it has {', '.join(sorted(metrics))}")
@@ -69,10 +71,17 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
         passed = sum(hits) >= claim.min_seeds
         return {**verdict, "passed": passed, "left_per_seed": left, "right_per_seed": right,
                 "seeds_holding": sum(hits), "seeds_needed": claim.min_seeds}
-    reduce = _REDUCE[claim.reduce]
-    left_value, right_value = reduce(left), reduce(right)
+    left_value, right_value = _reduce(claim.reduce, left), _reduce(claim.reduce, right)
     return {**verdict, "passed": _holds(claim, left_value, right_value), "left": left_value,
             "right": right_value, "left_per_seed": left, "right_per_seed": right}
+
+
+def _reduce(how: str, values: Sequence[float]) -> float:
+    # A diverged seed (NaN) must fail the claim: min, max and median would otherwise skip or
+    # keep it depending on where it sits in the list.
+    if any(math.isnan(x) for x in values):
+        return math.nan
+    return _REDUCE[how](values)
 
 
 def _statement(claim: Claim) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -191,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from methodlab.errors import RunFileError, UserError
+    from methodlab.errors import PluginError, RunFileError, UserError
 
     try:
         return _COMMANDS[args.command](args)
@@ -202,10 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         return exc.exit_code
     except UserError as exc:
-        if args.debug:
+        # PluginError is raised only in strict mode, whose point is the full traceback.
+        if args.debug or isinstance(exc, PluginError):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (``methodlab list | head``); stop writing without a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("interrupted; continue with: methodlab run --resume <run directory>",
               file=sys.stderr)

@@ -24,10 +24,11 @@ import difflib
 import importlib
 import inspect
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 import pluggy
@@ -134,6 +135,8 @@ class PluginSystem:
         self.components: dict[str, dict[str, ComponentSpec]] = {kind: {} for kind in KINDS}
         self.providers: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.qualified: dict[str, dict[str, ComponentSpec]] = {kind: {} for kind in KINDS}
+        self.ambiguous: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
+        """Names more than one plugin provides: ``{kind: {name: [plugin, ...]}}``."""
         for module_name in BUILTIN_PLUGINS:
             module = importlib.import_module(module_name)
             record = PluginRecord(module_name, "methodlab", __version__, builtin=True)
@@ -184,10 +187,11 @@ class PluginSystem:
             start = time.perf_counter()
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            # SystemExit too: a plugin calling sys.exit() at import must not end the host.
+            except (Exception, SystemExit) as exc:
                 record.import_seconds = time.perf_counter() - start
                 record.status = "failed"
-                self._fail(record, f"import failed: {type(exc).__name__}: {exc}", exc)
+                self._fail(record, f"{type(exc).__name__}: {exc} (importing {ep.value})", exc)
                 continue
             record.import_seconds = time.perf_counter() - start
             self._register(record, plugin)
@@ -209,13 +213,14 @@ class PluginSystem:
     def _collect_components(self) -> None:
         for kind, hook_name in _HOOK_BY_KIND.items():
             spec_cls = KINDS[kind]
-            # Reversed: pluggy returns implementations last-registered first; builtins first.
-            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            # get_hookimpls() is in registration order (pluggy *calls* them in reverse), so
+            # the built-ins come first and a clash is reported against the later plugin.
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 record = self.records[impl.plugin_name]
                 try:
                     result = impl.function()
                     specs = list(result) if result is not None else []
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     record.status = "partial"
                     self._fail(record, f"{hook_name}() raised {type(exc).__name__}: {exc}", exc)
                     continue
@@ -229,15 +234,19 @@ class PluginSystem:
 
     def _add_component(self, record: PluginRecord, kind: str, spec: ComponentSpec) -> None:
         self.qualified[kind][f"{record.name}:{spec.name}"] = spec
+        record.components.append(f"{kind}:{spec.name}")
         if spec.name in self.components[kind]:
-            other = self.records[self.providers[kind][spec.name]]
+            first = self.providers[kind][spec.name]
+            other = self.records[first]
+            # The bare name becomes ambiguous: registration order must not pick a component.
+            self.ambiguous[kind].setdefault(spec.name, [first]).append(record.name)
             record.status = "partial"
             self._fail(record, f"{kind} {spec.name!r} is provided by both {other.label} and "
-                               f"{record.label}; use '{record.name}:{spec.name}' to pick this one")
+                               f"{record.label}; use '{first}:{spec.name}' or "
+                               f"'{record.name}:{spec.name}'")
             return
         self.components[kind][spec.name] = spec
         self.providers[kind][spec.name] = record.name
-        record.components.append(f"{kind}:{spec.name}")
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -245,9 +254,16 @@ class PluginSystem:
         """Return the component ``name`` (or ``plugin:name``) of ``kind``.
 
         :raises KeyError: with a one-line message: a close-match suggestion, the available
-            names, and the load error of a failed plugin that may have provided it.
+            names, and the load error of a failed plugin that may have provided it; or, for a
+            name several plugins provide, the providers and the qualified names to choose.
         """
         table = self.components[kind]
+        if name in self.ambiguous[kind]:
+            providers = self.ambiguous[kind][name]
+            labels = " and ".join(self.records[p].label for p in providers)
+            options = ", ".join(f"'{p}:{name}'" for p in providers)
+            raise KeyError(f"{kind} {name!r} is provided by both {labels}; use one of "
+                           f"{options}, or block one plugin (METHODLAB_BLOCK_PLUGINS)")
         if name in table:
             return table[name]
         if name in self.qualified[kind]:
@@ -259,7 +275,8 @@ class PluginSystem:
         failed = self.records.get(plugin_name)
         if failed is not None and failed.status in {"failed", "blocked", "not-allowed"}:
             if failed.status == "failed":
-                return f"plugin {plugin_name!r} failed to load: {failed.errors[0]}"
+                return (f"plugin {plugin_name!r} failed to load: {failed.errors[0]} "
+                        f"(distribution {failed.label})")
             return f"plugin {plugin_name!r} is {failed.status} (see METHODLAB_PLUGINS / " \
                    f"METHODLAB_BLOCK_PLUGINS)"
         names = sorted(self.components[kind])
@@ -288,6 +305,13 @@ class PluginSystem:
     def hook(self) -> Any:
         """The pluggy hook relay, for the lifecycle hooks."""
         return self.pm.hook
+
+    def report_failures(self, stream: TextIO) -> None:
+        """Write one ``warning:`` line per plugin that had problems (nothing stays silent)."""
+        for record in self.records.values():
+            if record.errors:
+                print(f"warning: plugin {record.name!r} ({record.label}) {record.status}: "
+                      f"{'; '.join(record.errors)}", file=stream, flush=True)
 
     def versions(self) -> dict[str, str]:
         """``{distribution: version}`` of every loaded plugin, for provenance."""
@@ -331,6 +355,7 @@ def get_plugin_system() -> PluginSystem:
     global _SYSTEM
     if _SYSTEM is None:
         _SYSTEM = PluginSystem()
+        _SYSTEM.report_failures(sys.stderr)
     return _SYSTEM
 
 

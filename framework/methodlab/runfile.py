@@ -39,10 +39,12 @@ extra keys forbidden. Every problem is collected and reported together, one line
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import difflib
 import re
 import sys
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,13 @@ from typing import Any
 import attrs
 import cattrs
 from attrs import validators as v
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from methodlab.errors import RunFileError
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
@@ -217,7 +225,53 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-_ATTRS_MESSAGE = re.compile(r"^'(?P<name>\w+)' (?P<rest>.*)$", re.S)
+# An attrs validator message names its field first: "'lr' must be > 0.0: -1.0". Python's own
+# "'int' object is not iterable" must not be read as a field called 'int'.
+_ATTRS_MESSAGE = re.compile(r"^'(?P<name>\w+)' (?!object )(?P<rest>.*)$", re.S)
+
+_ARRAY_TYPES = (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence, set,
+                frozenset, collections.abc.Set)
+_TABLE_TYPES = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def _shape_errors(value: Any, type_: Any, path: str) -> list[str]:
+    """Arrays where the schema wants arrays and tables where it wants tables.
+
+    Checked before cattrs, which would otherwise iterate a scalar (or a string, character by
+    character) and report a Python error instead of what the file should contain.
+    """
+    origin = typing.get_origin(type_) or type_
+    if isinstance(origin, type) and attrs.has(origin):
+        if not isinstance(value, Mapping):
+            return [f"{path}: expected a table, got {type(value).__name__} {value!r}"]
+        try:
+            fields = attrs.fields(attrs.resolve_types(origin))
+        except (NameError, TypeError):  # unresolvable annotations: leave it to cattrs
+            return []
+        return [line for field in fields if field.name in value
+                for line in _shape_errors(value[field.name], field.type,
+                                          _join(path, field.name))]
+    if origin in _ARRAY_TYPES:
+        if not isinstance(value, list):
+            return [f"{path}: expected an array, got {type(value).__name__} {value!r}"]
+        args = typing.get_args(type_)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                return [f"{path}: expected an array of {len(args)} items, got {len(value)}"]
+            item_types = list(args)
+        else:
+            item_types = [args[0] if args else Any] * len(value)
+        return [line for index, (item, item_type) in enumerate(zip(value, item_types,
+                                                                   strict=True))
+                for line in _shape_errors(item, item_type, _join(path, index))]
+    if origin in _TABLE_TYPES:
+        if not isinstance(value, Mapping):
+            return [f"{path}: expected a table, got {type(value).__name__} {value!r}"]
+        args = typing.get_args(type_)
+        value_type = args[1] if len(args) == 2 else Any
+        return [line for key, item in value.items()
+                for line in _shape_errors(item, value_type, _join(path, str(key)))]
+    return []
 
 
 def structure_errors(exc: BaseException, path: str) -> list[str]:
@@ -235,16 +289,19 @@ def structure_errors(exc: BaseException, path: str) -> list[str]:
         lines = []
         for sub in exc.exceptions:
             sub_path = path
+            # Plain-string notes also have an ``index`` attribute (str.index): match the types.
             for note in getattr(sub, "__notes__", []):
-                if hasattr(note, "name") and not isinstance(exc, IterableValidationError):
+                if isinstance(note, AttributeValidationNote):
                     sub_path = _join(path, note.name)
-                elif isinstance(exc, IterableValidationError) and hasattr(note, "index"):
+                elif isinstance(note, IterableValidationNote):
                     sub_path = _join(path, note.index)
             lines.extend(structure_errors(sub, sub_path))
         return lines
     if isinstance(exc, KeyError):
         return [f"{path}: required key missing"]
-    message = str(exc)
+    # attrs validators raise ValueError(message, attribute, options, value): str() of that is
+    # the whole tuple, so take the message itself.
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     match = _ATTRS_MESSAGE.match(message)
     if match:
         return [f"{_join(path, match['name'])}: {match['rest']}"]
@@ -253,10 +310,18 @@ def structure_errors(exc: BaseException, path: str) -> list[str]:
 
 def structure(table: Mapping[str, Any], cls: type, path: str) -> tuple[Any, list[str]]:
     """Structure ``table`` into ``cls``; return the instance (or None) and error lines."""
+    shape = _shape_errors(table, cls, path)
     try:
-        return _CONVERTER.structure(dict(table), cls), []
+        result = _CONVERTER.structure(dict(table), cls)
     except Exception as exc:  # cattrs raises ExceptionGroups and plain errors alike
-        return None, structure_errors(exc, path)
+        lines = structure_errors(exc, path)
+    else:
+        return (None, shape) if shape else (result, [])
+    # Where the shape is wrong, cattrs' own account of the same value is noise.
+    bad = [line.partition(": ")[0] for line in shape]
+    lines = [line for line in lines
+             if not any(line.startswith((f"{p}:", f"{p}.", f"{p}[")) for p in bad)]
+    return None, shape + lines
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -273,6 +338,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise RunFileError([f"{path}: no such file"]) from None
     except OSError as exc:
         raise RunFileError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise RunFileError([f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})"]) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -323,7 +390,12 @@ def apply_overrides(document: dict[str, Any], overrides: Sequence[str]) -> dict[
 # -- validation ---------------------------------------------------------------------------------
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def _merge(base: Any, override: Any) -> Any:
+    # A side that is not a table is kept as written so the validator reports it by its path.
+    if not isinstance(override, Mapping):
+        return copy.deepcopy(override)
+    if not isinstance(base, Mapping):
+        return dict(override)
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
@@ -333,10 +405,11 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def _merge_component(base: Mapping[str, Any] | None, override: Mapping[str, Any]) -> dict:
+def _merge_component(base: Any, override: Any) -> Any:
     # A different component replaces the base table: the base's parameters belong to another
     # component's schema.
-    if base is None or ("use" in override and override["use"] != base.get("use")):
+    if (isinstance(override, Mapping) and isinstance(base, Mapping)
+            and "use" in override and override["use"] != base.get("use")):
         return dict(override)
     return _merge(base, override)
 
@@ -380,7 +453,7 @@ class _Validator:
         try:
             spec = self.plugins.get(kind, use)
         except KeyError as exc:
-            self.error(_join(path, "use"), exc.args[0])
+            self.structure_error(f"{_join(path, 'use')}: {exc.args[0]}")
             return None
         params, errors = structure(table, spec.params_cls, path)
         for line in errors:
@@ -433,6 +506,10 @@ def validate_document(
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
         check.error("seeds", f"expected a non-empty list of ints, got {seeds!r}")
         seeds = [0]
+    elif not all(0 <= s < 2**32 for s in seeds):
+        # torch and numpy keep 32 bits of a seed (and Python's random its absolute value), so
+        # seeds outside this range silently repeat other seeds' trials.
+        check.error("seeds", f"seeds must be between 0 and {2**32 - 1}, got {seeds!r}")
     elif len(set(seeds)) != len(seeds):
         check.error("seeds", f"seeds must be distinct, got {seeds!r}")
 
@@ -484,6 +561,9 @@ def validate_document(
             refs["train"] = base_refs["train"]
         evaluator_refs = {}
         arm_evaluators = overrides.get("evaluators", {})
+        if not isinstance(arm_evaluators, Mapping):
+            check.error(_join(path, "evaluators"), "expected a table of evaluator tables")
+            arm_evaluators = {}
         for key in sorted({*base.get("evaluators", {}), *arm_evaluators}):
             if key in arm_evaluators:
                 table = _merge_component(base.get("evaluators", {}).get(key), arm_evaluators[key])

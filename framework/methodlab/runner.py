@@ -43,7 +43,7 @@ RESOLVED = "resolved.toml"
 
 
 class NonFiniteLoss(Exception):
-    """The loss became NaN or infinite."""
+    """The loss, or a parameter about to be checkpointed, became NaN or infinite."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -105,28 +105,33 @@ class Trial:
     def _factory(self, ref: ComponentRef) -> Any:
         return self.plugins.get(ref.kind, ref.use).load_factory()
 
+    def _construct(self, ref: ComponentRef, **context: Any) -> Any:
+        # Factories reject settings they cannot honour (an autoencoder whose sizes do not
+        # match the data) with plain exceptions: report them as one line naming the component.
+        try:
+            return self._factory(ref)(ref.params, **context)
+        except Exception as exc:
+            raise UserError(f"arm {self.arm!r}: cannot build {ref.kind} {ref.use!r}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+
     def _build(self) -> None:
         seed_everything(self.seed)
-        env = self._factory(self.spec.environment)(
-            self.spec.environment.params, seed=self.seed, device=str(self.device),
-            dtype=self.dtype,
-        )
+        env = self._construct(self.spec.environment, seed=self.seed, device=str(self.device),
+                              dtype=self.dtype)
         # Reseed so the initial weights depend on the seed only, not on what the environment
         # drew: every arm starts from the same weights for a given seed.
         seed_everything(self.seed)
-        model = self._factory(self.spec.model)(self.spec.model.params, env=env)
+        model = self._construct(self.spec.model, env=env)
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model {self.spec.model.use!r} factory returned "
+            raise UserError(f"model {self.spec.model.use!r} factory returned "
                             f"{type(model).__name__}, expected torch.nn.Module")
         self.env: Environment = env
         self.model: nn.Module = model.to(device=self.device, dtype=self.dtype)
-        self.loss: Loss = self._factory(self.spec.loss)(self.spec.loss.params, env=env)
-        self.optimizer: torch.optim.Optimizer = self._factory(self.spec.optimizer)(
-            self.spec.optimizer.params, model=self.model
-        )
+        self.loss: Loss = self._construct(self.spec.loss, env=env)
+        self.optimizer: torch.optim.Optimizer = self._construct(self.spec.optimizer,
+                                                                model=self.model)
         self.evaluators: dict[str, Evaluator] = {
-            key: self._factory(ref)(ref.params, env=env)
-            for key, ref in self.spec.evaluators.items()
+            key: self._construct(ref, env=env) for key, ref in self.spec.evaluators.items()
         }
         self.model.train()
 
@@ -209,8 +214,16 @@ class Trial:
         return None if self.directory is None else self.directory / CHECKPOINT
 
     def save(self) -> None:
+        """Checkpoint the trial.
+
+        :raises NonFiniteLoss: when a parameter or buffer is NaN or infinite (an update can
+            blow up before the loss does); the previous checkpoint is kept.
+        """
         if self.directory is None:
             return
+        for name, tensor in self.model.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise NonFiniteLoss(f"non-finite values in {name} after step {self.step}")
         save_checkpoint(self.state_dict(), self.checkpoint_path)
         self.write_metrics()
         self.plugins.hook.methodlab_checkpoint_saved(
@@ -245,7 +258,10 @@ class Trial:
             progress.note(self, f"resumed at step {self.step}/{steps}"
                           + (" (already finished: 0 steps to run)" if self.step >= steps else ""))
         else:
-            self.evaluate()
+            # The start evaluation is on the schedule too, so integrations see step 0.
+            metrics = self.evaluate()
+            if metrics:
+                self.plugins.hook.methodlab_evaluation_end(trial=self, step=0, metrics=metrics)
         progress.start(self)
         try:
             while self.step < steps:

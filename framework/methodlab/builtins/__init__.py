@@ -9,6 +9,9 @@ from methodlab.hookspecs import hookimpl
 from methodlab.types import EnvironmentSpec, EvaluatorSpec, LossSpec, ModelSpec, OptimizerSpec
 
 _PKG = "methodlab.builtins"
+# The conformance suite runs each component on its example: keep the data tiny.
+_DIGITS = {"use": "digits", "n_labeled": 64, "batch_size": 16}
+_DIGITS_RECONSTRUCTION = {**_DIGITS, "task": "reconstruction"}
 
 
 @hookimpl
@@ -29,7 +32,7 @@ def methodlab_models() -> Iterator[ModelSpec]:
                     "Multi-layer perceptron sized by the environment.")
     yield ModelSpec("autoencoder", f"{_PKG}.models:build_autoencoder", c.AutoencoderParams,
                     "Deep autoencoder with a linear (logit) output layer.",
-                    example={"environment": {"use": "digits", "task": "reconstruction"},
+                    example={"environment": _DIGITS_RECONSTRUCTION,
                              "loss": {"use": "bernoulli-cross-entropy"}})
 
 
@@ -37,12 +40,12 @@ def methodlab_models() -> Iterator[ModelSpec]:
 def methodlab_losses() -> Iterator[LossSpec]:
     yield LossSpec("cross-entropy", f"{_PKG}.losses:build_cross_entropy", c.CrossEntropyParams,
                    "Softmax cross-entropy on class logits.",
-                   example={"environment": {"use": "digits"}})
+                   example={"environment": _DIGITS})
     yield LossSpec("mse", f"{_PKG}.losses:build_mse", c.NoParams,
                    "Mean squared error, ½‖f(x) − y‖² averaged over the batch.")
     yield LossSpec("bernoulli-cross-entropy", f"{_PKG}.losses:build_bernoulli",
                    c.NoParams, "Sigmoid Bernoulli cross-entropy on logits, summed over outputs.",
-                   example={"environment": {"use": "digits", "task": "reconstruction"}})
+                   example={"environment": _DIGITS_RECONSTRUCTION})
 
 
 @hookimpl
@@ -61,5 +64,5 @@ def methodlab_evaluators() -> Iterator[EvaluatorSpec]:
                         "The run's loss averaged over a split.")
     yield EvaluatorSpec("accuracy", f"{_PKG}.evaluators:build_accuracy", c.AccuracyParams,
                         "Classification accuracy (and error) over a split.",
-                        example={"environment": {"use": "digits"},
+                        example={"environment": _DIGITS,
                                  "loss": {"use": "cross-entropy"}})
