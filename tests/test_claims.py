@@ -1,0 +1,160 @@
+"""Claim verdicts: every operator and option, and ``methodlab run --check``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from methodlab import cli
+from methodlab.claims import evaluate_claim, format_verdict
+from methodlab.runfile import Claim
+
+FINAL = {
+    "ng": {"loss": [1.0, 2.0, 9.0], "acc": [0.9, 0.8, 0.7]},
+    "sgd": {"loss": [4.0, 4.0, 4.0], "acc": [0.5, 0.6, 0.7]},
+}
+
+
+def verdict(**fields) -> dict:
+    return evaluate_claim(Claim(**fields), FINAL)
+
+
+@pytest.mark.parametrize(("op", "passed"), [("<", False), ("<=", False), (">", True),
+                                            (">=", True)])
+def test_operators_on_means(op, passed):
+    result = verdict(left="ng:acc", op=op, right="sgd:acc")
+    assert result["passed"] is passed
+    assert result["left"] == pytest.approx(0.8) and result["right"] == pytest.approx(0.6)
+    assert result["left_per_seed"] == [0.9, 0.8, 0.7]
+    assert result["right_per_seed"] == [0.5, 0.6, 0.7]
+
+
+def test_strict_operators_at_equality():
+    assert verdict(left="sgd:loss", op="<", value=4.0)["passed"] is False
+    assert verdict(left="sgd:loss", op="<=", value=4.0)["passed"] is True
+    assert verdict(left="sgd:loss", op=">", value=4.0)["passed"] is False
+    assert verdict(left="sgd:loss", op=">=", value=4.0)["passed"] is True
+
+
+def test_scale_and_offset_apply_to_the_right_side():
+    result = verdict(left="ng:loss", op="<=", right="sgd:loss", scale=0.5, offset=2.0)
+    assert result["right_per_seed"] == [4.0, 4.0, 4.0]
+    assert (result["left"], result["right"], result["passed"]) == (4.0, 4.0, True)
+    result = verdict(left="ng:loss", op="<", right="sgd:loss", scale=0.5, offset=-0.5)
+    assert (result["right"], result["passed"]) == (1.5, False)
+
+
+def test_value():
+    result = verdict(left="ng:acc", op=">=", value=0.8)
+    assert result["left"] == pytest.approx(0.8)
+    assert result["right_per_seed"] == [0.8, 0.8, 0.8]
+
+
+def test_within_tolerance():
+    assert verdict(left="ng:acc", op="within", right="sgd:acc", tolerance=0.2)["passed"]
+    result = verdict(left="ng:acc", op="within", right="sgd:acc", tolerance=0.1)
+    assert result["passed"] is False
+    assert result["left"] - result["right"] == pytest.approx(0.2)
+    assert verdict(left="ng:loss", op="within", value=4.0)["passed"] is True  # |4 - 4| <= 0
+
+
+@pytest.mark.parametrize(("reduce", "left", "passed"), [
+    ("mean", 4.0, False), ("median", 2.0, True), ("min", 1.0, True), ("max", 9.0, False),
+])
+def test_reductions(reduce, left, passed):
+    result = verdict(left="ng:loss", op="<", value=3.0, reduce=reduce)
+    assert (result["left"], result["passed"]) == (left, passed)
+
+
+def test_min_seeds_counts_seeds_individually():
+    result = verdict(left="ng:loss", op="<", right="sgd:loss", min_seeds=2)
+    assert (result["passed"], result["seeds_holding"], result["seeds_needed"]) == (True, 2, 2)
+    assert "left" not in result
+    result = verdict(left="ng:loss", op="<", right="sgd:loss", min_seeds=3)
+    assert (result["passed"], result["seeds_holding"]) == (False, 2)
+
+
+@pytest.mark.parametrize("reduce", ["mean", "median", "min", "max"])
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_a_diverged_seed_fails_the_claim_wherever_it_is(reduce, position):
+    losses = [1.0, 1.0, 1.0]
+    losses[position] = math.nan
+    result = evaluate_claim(Claim(left="a:loss", op="<", value=5.0, reduce=reduce),
+                            {"a": {"loss": losses}})
+    assert result["passed"] is False
+    assert math.isnan(result["left"])
+
+
+def test_nan_fails_every_operator():
+    final = {"a": {"loss": [math.nan]}}
+    for op in ("<", "<=", ">", ">=", "within"):
+        assert evaluate_claim(Claim(left="a:loss", op=op, value=1.0, tolerance=1e9),
+                              final)["passed"] is False
+    assert evaluate_claim(Claim(left="a:loss", op="<", value=1.0, min_seeds=1),
+                          final)["passed"] is False
+
+
+def test_missing_metric_or_arm_fails_with_a_message():
+    result = verdict(left="ng:los", op="<", value=1.0)
+    assert result["passed"] is False
+    assert result["error"] == "arm 'ng' has no metric 'los'; it has acc, loss"
+    assert format_verdict(result) == (
+        "FAIL  mean ng:los < 1: arm 'ng' has no metric 'los'; it has acc, loss")
+    result = verdict(left="ng:loss", op="<", right="adam:loss")
+    assert result["error"] == "no arm 'adam' in 'adam:loss'; arms: ng, sgd"
+
+
+def test_single_arm_reference_without_arm_name():
+    result = evaluate_claim(Claim(left="loss", op="<", right="loss@start"),
+                            {"only": {"loss": [1.0], "loss@start": [2.0]}})
+    assert result["passed"] is True
+
+
+def test_statements_and_formatting():
+    result = verdict(left="ng:loss", op="<=", right="sgd:loss", scale=0.5, offset=-1.0)
+    assert result["statement"] == "mean ng:loss <= 0.5 × sgd:loss − 1"
+    assert format_verdict(result) == (
+        "FAIL  mean ng:loss <= 0.5 × sgd:loss − 1: left 4, right 1")
+    named = verdict(left="ng:loss", op="<", value=5.0, name="NG wins")
+    assert format_verdict(named) == "PASS  NG wins [mean ng:loss < 5]: left 4, right 5"
+    within = verdict(left="ng:acc", op="within", right="sgd:acc", tolerance=0.25)
+    assert within["statement"] == "|mean ng:acc − sgd:acc| ≤ 0.25"
+    seeds = verdict(left="ng:loss", op="<", right="sgd:loss", min_seeds=2)
+    assert seeds["statement"] == "ng:loss < sgd:loss in at least 2 seeds"
+    assert format_verdict(seeds) == (
+        "PASS  ng:loss < sgd:loss in at least 2 seeds: holds in 2 of 3 seeds (need 2); "
+        "left [1, 2, 9], right [4, 4, 4]")
+
+
+CHECKED = """
+[[claims]]
+name = "training lowers the loss"
+left = "train.loss"
+op = "<"
+right = "train.loss@start"
+
+[[claims]]
+name = "{second}"
+left = "train.loss"
+op = "<"
+value = {value}
+"""
+
+
+@pytest.mark.parametrize(("value", "code"), [(1e9, 0), (0.0, 1)])
+def test_run_check_exit_code(tiny_run, tmp_path, monkeypatch, capsys, value, code):
+    monkeypatch.setenv("METHODLAB_DISABLE_PLUGIN_AUTOLOAD", "1")
+    path = tiny_run(steps=6, extra=CHECKED.format(second="loss below the bound", value=value))
+    out = tmp_path / "out"
+    assert cli.main(["run", str(path), "--check", "--quiet", "--out", str(out)]) == code
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line[:4] in ("PASS", "FAIL")]
+    assert len(lines) == 2
+    assert lines[0].startswith("PASS  training lowers the loss [mean train.loss < "
+                               "train.loss@start]: left ")
+    mark = "PASS" if code == 0 else "FAIL"
+    assert lines[1].startswith(f"{mark}  loss below the bound [mean train.loss < {value:g}]: "
+                               "left ")
+    assert (captured.err == "1 claim(s) failed\n") if code else (captured.err == "")
+    # Without --check a failed claim is reported but the exit status stays 0.
+    assert cli.main(["run", str(path), "--quiet", "--out", str(out), "--force"]) == 0
