@@ -196,6 +196,42 @@ def test_ft07_resuming_a_finished_run_runs_nothing_and_says_so(tmp_path, capsys)
     assert again.summary["arms"] == first.summary["arms"]
 
 
+KILLER = """\
+import os
+
+import methodlab
+
+
+@methodlab.hookimpl
+def methodlab_step_end(step):
+    if step == 4:
+        os._exit(137)  # as abrupt as SIGKILL: no cleanup, no finally blocks
+"""
+
+
+def test_ft07_a_killed_process_resumes_through_the_cli(tmp_path, fake_site, cli_process,
+                                                       monkeypatch, capsys):
+    fake_site.add("methodlab-killer", "1.0", {"killer": "killer_plugin"},
+                  {"killer_plugin": KILLER})
+    path = write_run(tmp_path, loss="mse")
+    killed = cli_process("run", str(path), "--quiet", "--out", str(tmp_path / "part"),
+                         env=fake_site.env(METHODLAB_PLUGINS="killer"))
+    assert killed.returncode == 137, killed.stderr
+    part = tmp_path / "part" / "resume"
+    assert load_checkpoint(trial_dir(part) / "checkpoint.pt")["step"] == 3
+
+    monkeypatch.setenv("METHODLAB_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert cli.main(["run", "--resume", str(part)]) == 0
+    assert "[main seed 1] done: 6 steps in " in capsys.readouterr().err
+    assert cli.main(["run", str(path), "--quiet", "--out", str(tmp_path / "full")]) == 0
+    full = tmp_path / "full" / "resume"
+    final = load_checkpoint(trial_dir(part) / "checkpoint.pt")
+    assert final["step"] == 9
+    assert_same_state(final["model"], load_checkpoint(trial_dir(full) / "checkpoint.pt")["model"])
+    assert (json.loads((part / "summary.json").read_text())["arms"]
+            == json.loads((full / "summary.json").read_text())["arms"])
+
+
 def test_a_trial_without_a_checkpoint_starts_over_on_resume(tmp_path):
     path = write_run(tmp_path)
     full = api.run(path, out=tmp_path / "full", quiet=True, plugin_system=system())
