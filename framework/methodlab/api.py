@@ -18,7 +18,7 @@ import textwrap
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,6 +26,9 @@ from methodlab.errors import UserError
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
 from methodlab.runfile import RunSpec, load_run_file
 from methodlab.types import KINDS
+
+if TYPE_CHECKING:
+    from methodlab.progress import Progress
 
 __all__ = ["RunOutcome", "list_components", "new_plugin", "plugins", "run", "show", "validate"]
 
@@ -65,7 +68,7 @@ def run(
 ) -> RunOutcome:
     """Run a run file (or resume the run in directory ``resume``) and return its summary."""
     from methodlab.progress import Progress
-    from methodlab.runner import execute, load_resolved, prepare_directory
+    from methodlab.runner import load_resolved, prepare_directory
 
     plugin_system = plugin_system or get_plugin_system()
     progress = Progress(sys.stderr, quiet=quiet)
@@ -80,13 +83,25 @@ def run(
         elif overrides:
             raise UserError(f"overrides need the run file when resuming: the run continues "
                             f"with the settings stored in {directory / 'resolved.toml'}")
-        summary = execute(spec, directory, resume=True, plugins=plugin_system, progress=progress)
-        return RunOutcome(directory, summary)
+        return _execute(spec, directory, True, plugin_system, progress)
     if path is None:
         raise UserError("give a run file, or --resume DIR")
     spec = load_run_file(path, overrides, plugin_system)
     directory = prepare_directory(Path(out), spec.name, force=force)
-    summary = execute(spec, directory, plugins=plugin_system, progress=progress)
+    return _execute(spec, directory, False, plugin_system, progress)
+
+
+def _execute(spec: RunSpec, directory: Path, resume: bool, plugin_system: PluginSystem,
+             progress: Progress) -> RunOutcome:
+    from methodlab.runner import execute
+
+    try:
+        summary = execute(spec, directory, resume=resume, plugins=plugin_system,
+                          progress=progress)
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with: methodlab run --resume {directory}",
+              file=sys.stderr)
+        raise
     return RunOutcome(directory, summary)
 
 

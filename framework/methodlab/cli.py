@@ -213,8 +213,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
-        print("interrupted; continue with: methodlab run --resume <run directory>",
-              file=sys.stderr)
         return 130
 
 

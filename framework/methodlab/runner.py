@@ -284,7 +284,9 @@ class Trial:
             if settings.on_nonfinite == "abort":
                 raise UserError(f"arm {self.arm!r} seed {self.seed}: {exc}") from None
             progress.error(self, f"{exc}; trial stopped, last checkpoint kept")
-            final = {key: math.nan for key in self.final_metrics()}
+            # Only the start-of-trial values remain meaningful after divergence.
+            final = {key: value if key.endswith("@start") else math.nan
+                     for key, value in self.final_metrics().items()}
             final.update({"diverged": 1.0, "diverged_step": float(self.step),
                           "steps": float(self.step)})
             self.write_metrics()
