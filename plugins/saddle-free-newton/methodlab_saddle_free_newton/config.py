@@ -25,6 +25,11 @@ def _check_dampings(_instance: object, attribute: attrs.Attribute, value: tuple)
         raise ValueError(f"'{attribute.name}' must be non-negative, got {list(value)}")
 
 
+def _check_step_sizes(_instance: object, attribute: attrs.Attribute, value: tuple) -> None:
+    if not value or any(a <= 0.0 for a in value):
+        raise ValueError(f"'{attribute.name}' needs positive values, got {list(value)}")
+
+
 def _check_distinct(_instance: object, attribute: attrs.Attribute, value: tuple) -> None:
     if len(set(value)) != len(value) or any(k < 0 for k in value):
         raise ValueError(f"'{attribute.name}' must be distinct non-negative indices, got "
@@ -42,6 +47,9 @@ class SaddleFreeNewtonParams:
     """Candidate damping values λ of Δθ = −(|H| + λI)⁻¹ g; each update keeps the one with the
     lowest loss on the batch (the paper's line search over λ). Unitless multiples of I, in
     the loss's curvature units."""
+    step_sizes: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_step_sizes)
+    """Candidate step lengths α of θ ← θ + αΔθ(λ), searched jointly with λ; the paper
+    searches λ only (α = 1)."""
 
 
 @attrs.frozen
@@ -51,6 +59,9 @@ class KrylovSaddleFreeNewtonParams:
     dampings: tuple[float, ...] = attrs.field(default=_DAMPINGS, validator=_check_dampings)
     """Candidate damping values λ of Δθ = −V(|T| + λI)⁻¹Vᵀg; the one with the lowest loss on
     the batch is kept (the paper's line search over λ)."""
+    step_sizes: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_step_sizes)
+    """Candidate step lengths α of θ ← θ + αΔθ(λ), searched jointly with λ; the paper
+    searches λ only (α = 1)."""
     krylov_dim: int = attrs.field(default=20, validator=v.ge(1))
     """Number k of Lanczos vectors V (Hessian-vector products per update); the paper: k."""
     subspace_steps: int = attrs.field(default=1, validator=v.ge(1))
@@ -64,6 +75,9 @@ class DampedNewtonParams:
     dampings: tuple[float, ...] = attrs.field(default=_DAMPINGS, validator=_check_dampings)
     """Candidate damping values λ of Δθ = −(H + λI)⁻¹ g; the one with the lowest loss on the
     batch is kept, exactly as for saddle-free Newton."""
+    step_sizes: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_step_sizes)
+    """Candidate step lengths α of θ ← θ + αΔθ(λ), searched jointly with λ; the paper
+    searches λ only (α = 1)."""
 
 
 # --- models ----------------------------------------------------------------------------------

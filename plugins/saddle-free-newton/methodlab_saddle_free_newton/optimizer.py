@@ -2,7 +2,8 @@ r"""Saddle-free Newton, exact and Krylov (Dauphin et al., 2014), and damped Newt
 
 All three optimizers take the same kind of step: they eigendecompose a curvature matrix
 (exactly, or in a Krylov subspace), rescale the gradient by its damped inverse and keep the
-damping with the lowest loss on the batch. They differ only in the eigenvalues they divide by:
+damping λ (and, optionally, step length α) with the lowest loss on the batch. They differ only
+in the eigenvalues they divide by:
 
 .. math::
 
@@ -141,7 +142,10 @@ class _DampedEigenNewton(torch.optim.Optimizer):
         dampings = tuple(float(d) for d in defaults["dampings"])
         if not dampings or any(not d >= 0.0 for d in dampings):
             raise ValueError(f"Invalid dampings: {list(dampings)} (need non-negative values)")
-        super().__init__(params, {**defaults, "dampings": dampings})
+        step_sizes = tuple(float(a) for a in defaults["step_sizes"])
+        if not step_sizes or any(not a > 0.0 for a in step_sizes):
+            raise ValueError(f"Invalid step_sizes: {list(step_sizes)} (need positive values)")
+        super().__init__(params, {**defaults, "dampings": dampings, "step_sizes": step_sizes})
         if len(self.param_groups) != 1:
             raise ValueError(
                 f"{type(self).__name__} doesn't support per-parameter options (parameter groups)"
@@ -154,7 +158,7 @@ class _DampedEigenNewton(torch.optim.Optimizer):
         state = self.state[self._params[0]]
         if not state:
             state.update(n_iter=0, func_evals=0, hessian_products=0, rejected=0,
-                         damping=math.nan)
+                         damping=math.nan, step_size=math.nan)
         return state
 
     def _gather_flat_grad(self) -> Tensor:
@@ -186,28 +190,33 @@ class _DampedEigenNewton(torch.optim.Optimizer):
 
     def _line_search(
         self, context: StepContext, values: Tensor, vectors: Tensor, gradient: Tensor,
-        loss: float, dampings: Sequence[float],
+        loss: float,
     ) -> bool:
-        r"""Move to :math:`\theta - V(\Lambda + \lambda I)^{-1}V^\top g` for the best λ.
+        r"""Move to :math:`\theta - \alpha V(\Lambda + \lambda I)^{-1}V^\top g` for the best λ, α.
 
-        Tries every damping, keeps the one with the lowest finite loss on the batch if it is
-        below ``loss`` (else stays put) and returns whether a step was taken.
+        Tries every damping λ and step size α, keeps the pair with the lowest finite loss on
+        the batch if it is below ``loss`` (else stays put) and returns whether a step was
+        taken.
         """
         state = self._state()
+        group = self.param_groups[0]
         start = curvature.flatten(self._params).clone()
-        best_loss, best_damping = loss, math.nan
-        for damping in dampings:
-            self._set(start - damped_inverse(values, vectors, gradient, damping))
-            trial = self._batch_loss(context)
-            state["func_evals"] += 1
-            if math.isfinite(trial) and trial < best_loss:
-                best_loss, best_damping = trial, damping
-        state["damping"] = best_damping
-        if math.isnan(best_damping):
+        best_loss, best = loss, None
+        for damping in group["dampings"]:
+            direction = damped_inverse(values, vectors, gradient, damping)
+            for step_size in group["step_sizes"]:
+                self._set(start - step_size * direction)
+                trial = self._batch_loss(context)
+                state["func_evals"] += 1
+                if math.isfinite(trial) and trial < best_loss:
+                    best_loss, best = trial, (damping, step_size)
+        if best is None:
             self._set(start)
             state["rejected"] += 1
+            state["damping"] = state["step_size"] = math.nan
             return False
-        self._set(start - damped_inverse(values, vectors, gradient, best_damping))
+        state["damping"], state["step_size"] = best
+        self._set(start - best[1] * damped_inverse(values, vectors, gradient, best[0]))
         return True
 
     def _subspace_steps(self) -> int:
@@ -245,14 +254,13 @@ class _DampedEigenNewton(torch.optim.Optimizer):
             values, vectors = self._eigenpairs(context, gradient)
             if self.absolute:
                 values = values.abs()
-            dampings = self.param_groups[0]["dampings"]
             current = float(loss)
             for inner in range(self._subspace_steps()):
                 if inner > 0:
                     current = float(evaluate())
                     state["func_evals"] += 1
                     gradient = self._gather_flat_grad()
-                if not self._line_search(context, values, vectors, gradient, current, dampings):
+                if not self._line_search(context, values, vectors, gradient, current):
                     break
         state["n_iter"] += 1
         return loss.detach()
@@ -268,11 +276,12 @@ class SaddleFreeNewton(_DampedEigenNewton):
     .. math::
 
         \Delta\theta(\lambda) = -U (|\Lambda| + \lambda I)^{-1} U^\top g,
-        \qquad \lambda^\star = \arg\min_{\lambda \in \text{dampings}}
-        L\big(\theta + \Delta\theta(\lambda)\big)
+        \qquad (\lambda^\star, \alpha^\star) = \arg\min_{\lambda \in \text{dampings},\,
+        \alpha \in \text{step sizes}} L\big(\theta + \alpha\, \Delta\theta(\lambda)\big)
 
     taking the step only if it lowers the batch loss (the paper's line search over the
-    damping). For networks with up to a few thousand parameters.
+    damping; the step sizes default to 1 alone). For networks with up to a few thousand
+    parameters.
 
     References:
         Identifying and attacking the saddle point problem in high-dimensional non-convex
@@ -282,6 +291,8 @@ class SaddleFreeNewton(_DampedEigenNewton):
         params: parameters of the model passed in the step context (one group).
         dampings (sequence of float, optional): candidate damping values λ ≥ 0
             (default: 1, 0.1, 0.01, 0.001, 0.0001).
+        step_sizes (sequence of float, optional): candidate step lengths α > 0 tried with
+            every damping (default: 1).
 
     Example:
         >>> from methodlab.components import Batch
@@ -300,14 +311,18 @@ class SaddleFreeNewton(_DampedEigenNewton):
     .. note::
         Like :class:`torch.optim.LBFGS`, this optimizer supports a single parameter group
         and keeps its counters (``n_iter``, ``func_evals``, ``hessian_products``,
-        ``rejected``, the chosen ``damping``) on the first parameter's state; they are plain
+        ``rejected``, the chosen ``damping`` and ``step_size``) on the first parameter's
+        state; they are plain
         Python numbers, so the state survives ``torch.load(..., weights_only=True)``.
     """
 
     def __init__(
-        self, params: Iterable[Tensor], dampings: Sequence[float] = (1.0, 0.1, 0.01, 1e-3, 1e-4)
+        self,
+        params: Iterable[Tensor],
+        dampings: Sequence[float] = (1.0, 0.1, 0.01, 1e-3, 1e-4),
+        step_sizes: Sequence[float] = (1.0,),
     ) -> None:
-        super().__init__(params, {"dampings": dampings})
+        super().__init__(params, {"dampings": dampings, "step_sizes": step_sizes})
 
     def _eigenpairs(self, context: StepContext, gradient: Tensor) -> tuple[Tensor, Tensor]:
         inputs, targets = self._hessian_inputs(context)
@@ -321,7 +336,8 @@ class DampedNewton(SaddleFreeNewton):
     r"""Damped Newton, the paper's baseline: :math:`\Delta\theta = -(H + \lambda I)^{-1} g`.
 
     The same update as :class:`SaddleFreeNewton` (exact Hessian, line search over the
-    damping) with the signed eigenvalues :math:`\Lambda` in place of :math:`|\Lambda|`.
+    damping and optionally the step length) with the signed eigenvalues :math:`\Lambda` in
+    place of :math:`|\Lambda|`.
     Along negative-curvature directions with :math:`\lambda_i + \lambda < 0` the step points
     towards the saddle, so Newton is attracted to saddle points; only a damping larger than
     :math:`|\lambda_{\min}|` turns it into a descent method (then, near a saddle, one that
@@ -331,6 +347,9 @@ class DampedNewton(SaddleFreeNewton):
         params: parameters of the model passed in the step context (one group).
         dampings (sequence of float, optional): candidate damping values λ ≥ 0
             (default: 1, 0.1, 0.01, 0.001, 0.0001).
+        step_sizes (sequence of float, optional): candidate step lengths α > 0 (default: 1);
+            a backtracking set such as (1, 1/2, 1/4) makes it damped Newton in the sense of
+            a damped step length as well.
 
     Example:
         >>> from methodlab.components import Batch
@@ -360,12 +379,13 @@ class KrylovSaddleFreeNewton(_DampedEigenNewton):
     .. math::
 
         \Delta\theta(\lambda) = -V S (|\Theta| + \lambda I)^{-1} S^\top V^\top g,
-        \qquad \lambda^\star = \arg\min_{\lambda \in \text{dampings}}
-        L\big(\theta + \Delta\theta(\lambda)\big)
+        \qquad (\lambda^\star, \alpha^\star) = \arg\min_{\lambda \in \text{dampings},\,
+        \alpha \in \text{step sizes}} L\big(\theta + \alpha\, \Delta\theta(\lambda)\big)
 
     with a fresh gradient :math:`g` for each of the :math:`m` steps and the step taken only
     if it lowers the batch loss. Costs :math:`k` Hessian-vector products, :math:`m`
-    gradients and :math:`m \cdot |\text{dampings}|` loss evaluations per update.
+    gradients and :math:`m \cdot |\text{dampings}| \cdot |\text{step sizes}|` loss
+    evaluations per update.
 
     References:
         Identifying and attacking the saddle point problem in high-dimensional non-convex
@@ -378,6 +398,8 @@ class KrylovSaddleFreeNewton(_DampedEigenNewton):
         params: parameters of the model passed in the step context (one group).
         dampings (sequence of float, optional): candidate damping values λ ≥ 0
             (default: 1, 0.1, 0.01, 0.001, 0.0001).
+        step_sizes (sequence of float, optional): candidate step lengths α > 0
+            (default: 1).
         krylov_dim (int, optional): Lanczos vectors :math:`k` (default: 20).
         subspace_steps (int, optional): updates :math:`m` per subspace (default: 1).
 
@@ -406,6 +428,7 @@ class KrylovSaddleFreeNewton(_DampedEigenNewton):
         self,
         params: Iterable[Tensor],
         dampings: Sequence[float] = (1.0, 0.1, 0.01, 1e-3, 1e-4),
+        step_sizes: Sequence[float] = (1.0,),
         krylov_dim: int = 20,
         subspace_steps: int = 1,
     ) -> None:
@@ -413,7 +436,8 @@ class KrylovSaddleFreeNewton(_DampedEigenNewton):
             raise ValueError(f"Invalid krylov_dim: {krylov_dim}")
         if subspace_steps < 1:
             raise ValueError(f"Invalid subspace_steps: {subspace_steps}")
-        super().__init__(params, {"dampings": dampings, "krylov_dim": krylov_dim,
+        super().__init__(params, {"dampings": dampings, "step_sizes": step_sizes,
+                                  "krylov_dim": krylov_dim,
                                   "subspace_steps": subspace_steps})
 
     def _subspace_steps(self) -> int:
@@ -442,7 +466,8 @@ def _trainable(model: nn.Module) -> list[Tensor]:
 def build_saddle_free_newton(params: SaddleFreeNewtonParams, *, model: nn.Module
                              ) -> SaddleFreeNewton:
     """Build the optimizer of ``use = "saddle-free-newton"``."""
-    return SaddleFreeNewton(_trainable(model), dampings=params.dampings)
+    return SaddleFreeNewton(_trainable(model), dampings=params.dampings,
+                            step_sizes=params.step_sizes)
 
 
 def build_krylov_saddle_free_newton(
@@ -450,10 +475,12 @@ def build_krylov_saddle_free_newton(
 ) -> KrylovSaddleFreeNewton:
     """Build the optimizer of ``use = "krylov-saddle-free-newton"``."""
     return KrylovSaddleFreeNewton(_trainable(model), dampings=params.dampings,
+                                  step_sizes=params.step_sizes,
                                   krylov_dim=params.krylov_dim,
                                   subspace_steps=params.subspace_steps)
 
 
 def build_damped_newton(params: DampedNewtonParams, *, model: nn.Module) -> DampedNewton:
     """Build the optimizer of ``use = "damped-newton"``."""
-    return DampedNewton(_trainable(model), dampings=params.dampings)
+    return DampedNewton(_trainable(model), dampings=params.dampings,
+                        step_sizes=params.step_sizes)

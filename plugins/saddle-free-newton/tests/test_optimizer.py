@@ -140,6 +140,30 @@ def test_line_search_keeps_the_damping_with_the_lowest_loss():
     assert optimizer.state[model.theta]["damping"] == 0.0
 
 
+def test_step_sizes_are_searched_with_every_damping():
+    # On f = ½ x² from x = 1 with λ = 1 the direction is x / 2; α = 2 lands on the minimum.
+    model = Point([1.0])
+    optimizer = DampedNewton(model.parameters(), dampings=[1.0], step_sizes=[1.0, 2.0, 0.5])
+    _steps(optimizer, _context(model, Quadratic([1.0])), 1)
+    state = optimizer.state[model.theta]
+    assert (state["damping"], state["step_size"]) == (1.0, 2.0)
+    assert model.theta.item() == 0.0
+
+
+def test_a_short_step_lets_newton_move_where_the_full_step_is_rejected():
+    # f = sqrt(1 + x²) from x = 2: the full Newton step overshoots to x = -8 (higher loss).
+    class Hyperbola(OutputLoss):
+        def from_outputs(self, outputs, targets):
+            return (1 + outputs.pow(2)).sqrt().sum(-1).mean()
+
+    full, short = Point([2.0]), Point([2.0])
+    _steps(DampedNewton(full.parameters(), dampings=[0.0]), _context(full, Hyperbola()), 1)
+    _steps(DampedNewton(short.parameters(), dampings=[0.0], step_sizes=[1.0, 0.25]),
+           _context(short, Hyperbola()), 1)
+    assert full.theta.item() == 2.0
+    assert short.theta.item() == pytest.approx(-0.5)
+
+
 def test_a_step_that_raises_the_loss_is_rejected():
     # At x = 1 on f = −½x², Newton jumps to the maximum at 0 (higher loss): no step.
     model = Point([1.0])
@@ -217,6 +241,8 @@ def test_invalid_arguments():
         DampedNewton(params, dampings=[-1.0])
     with pytest.raises(ValueError, match="krylov_dim"):
         KrylovSaddleFreeNewton(params, krylov_dim=0)
+    with pytest.raises(ValueError, match="step_sizes"):
+        SaddleFreeNewton(params, step_sizes=[0.0])
     with pytest.raises(ValueError, match="subspace_steps"):
         KrylovSaddleFreeNewton(params, subspace_steps=0)
     with pytest.raises(ValueError, match="parameter groups"):
