@@ -129,7 +129,8 @@ class FisherConditioning(Evaluator):
     r"""Condition numbers of the per-layer Fisher blocks on the first examples of a split.
 
     Metrics: ``mean_condition`` (the mean of :math:`\kappa(F_b)` over the layers),
-    ``max_condition``, ``mean_log10_condition``, ``condition.<layer>`` and ``rank.<layer>``.
+    ``max_condition``, ``mean_log10_condition``, ``condition.<i>`` and ``rank.<i>`` for the
+    :math:`i`-th block (1-based, in parameter order).
     For a model with ``canonical_network()`` (a whitened network), the same metrics prefixed
     ``canonical.`` are computed for the equivalent plain network :math:`W = VU, b = d - Wc`:
     the same function in the ordinary parametrisation.
@@ -174,9 +175,9 @@ class FisherConditioning(Evaluator):
             f"{prefix}max_condition": max(values),
             f"{prefix}mean_log10_condition": sum(map(math.log10, values)) / len(values),
         }
-        for name, (condition, rank) in spectra.items():
-            metrics[f"{prefix}condition.{name}"] = condition
-            metrics[f"{prefix}rank.{name}"] = float(rank)
+        for layer, (condition, rank) in enumerate(spectra.values(), start=1):
+            metrics[f"{prefix}condition.{layer}"] = condition
+            metrics[f"{prefix}rank.{layer}"] = float(rank)
         return metrics
 
 
