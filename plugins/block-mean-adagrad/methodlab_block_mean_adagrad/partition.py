@@ -117,7 +117,8 @@ def partition_model(
         shared = len(first_dims) == 1 and None not in first_dims
         prefix = (module_name,) if shared else (module_name, name)
         rows = p.shape[0] if p.dim() else 1
-        ids = torch.tensor([keys.setdefault((*prefix, r), len(keys)) for r in range(rows)])
+        ids = torch.tensor([keys.setdefault((*prefix, r), len(keys)) for r in range(rows)],
+                           dtype=torch.long)
         labels.append(ids[_rows(p, 0)])
     return labels
 
