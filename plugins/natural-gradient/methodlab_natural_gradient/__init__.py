@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import methodlab
+
 from methodlab_natural_gradient.config import NaturalGradientParams
 
 __all__ = ["methodlab_optimizers"]

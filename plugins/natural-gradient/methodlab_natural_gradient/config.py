@@ -23,7 +23,7 @@ class NaturalGradientParams:
     """Step size η in θ ← θ − η d."""
 
     # Damping (Levenberg-Marquardt)
-    damping: float = attrs.field(default=1.0, validator=v.ge(0.0))
+    damping: float = attrs.field(default=0.1, validator=v.ge(0.0))
     """Initial Tikhonov damping λ in (F + λI) d = g."""
     min_damping: float = attrs.field(default=1e-4, validator=v.ge(0.0))
     """Floor λ_min below which the Levenberg-Marquardt rule does not lower λ."""
