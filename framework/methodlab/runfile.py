@@ -104,6 +104,9 @@ class TrainSettings:
     """``cpu``, ``cuda``, or ``auto`` (a GPU when one is present)."""
     dtype: str = attrs.field(default="float32", validator=v.in_(("float32", "float64")))
     """Floating-point type of the model parameters."""
+    threads: int = attrs.field(default=0, validator=v.ge(0))
+    """CPU threads torch may use (0: torch's default). Small models often train fastest with
+    1, and a bitwise resume needs the same count as the interrupted run."""
     on_nonfinite: str = attrs.field(default="stop", validator=v.in_(("stop", "abort")))
     """On a non-finite loss: ``stop`` the trial (other trials go on) or ``abort`` the run."""
 

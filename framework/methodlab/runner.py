@@ -115,6 +115,8 @@ class Trial:
                             f"{type(exc).__name__}: {exc}") from exc
 
     def _build(self) -> None:
+        if self.spec.train.threads:
+            torch.set_num_threads(self.spec.train.threads)
         seed_everything(self.seed)
         env = self._construct(self.spec.environment, seed=self.seed, device=str(self.device),
                               dtype=self.dtype)
