@@ -40,7 +40,7 @@ References:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -152,12 +152,27 @@ class BoltzmannMachine(nn.Module):
         .. math:: f_i = b_i + W_{i-1}^\top (x_{i-1} - \mu_{i-1}) + W_i (x_{i+1} - \mu_{i+1})
         """
         mu = self.layers(self.offsets)
-        total = self.biases[i]
-        if i > 0:
-            total = total + (layers[i - 1] - mu[i - 1]) @ self.weights[i - 1]
-        if i < len(self.sizes) - 1:
-            total = total + (layers[i + 1] - mu[i + 1]) @ self.weights[i].T
-        return total
+        centred = {j: layers[j] - mu[j] for j in (i - 1, i + 1) if 0 <= j < len(self.sizes)}
+        return self._centred_field()(centred, i)
+
+    def _centred_field(self) -> Callable[[Mapping[int, Tensor], int], Tensor]:
+        """``field`` on centred neighbours, with the parameters unpacked once: sampling and
+        mean-field call it in their inner loops, where module attribute lookups dominate."""
+        weights, biases, last = list(self.weights), list(self.biases), len(self.sizes) - 1
+
+        def field(centred: Mapping[int, Tensor], i: int) -> Tensor:
+            total = biases[i]
+            if i > 0:
+                total = total + centred[i - 1] @ weights[i - 1]
+            if i < last:
+                total = total + centred[i + 1] @ weights[i].T
+            return total
+
+        return field
+
+    def _sweep_order(self) -> list[int]:
+        """Odd layers, then even ones: each block is conditionally independent."""
+        return [*range(1, len(self.sizes), 2), *range(0, len(self.sizes), 2)]
 
     # -- inference and sampling -----------------------------------------------------------------
 
@@ -172,12 +187,15 @@ class BoltzmannMachine(nn.Module):
             visible :math:`(B, D)` → configurations :math:`(B, N)` with :math:`v` and the
             hidden means.
         """
-        mu = self.layers(self.offsets)
-        layers = [visible] + [m.expand(len(visible), -1) for m in mu[1:]]
+        field, mu = self._centred_field(), self.layers(self.offsets)
+        means = [visible] + [m.expand(len(visible), -1) for m in mu[1:]]
+        centred = {i: means[i] - mu[i] for i in range(len(means))}
+        hidden = [i for i in self._sweep_order() if i > 0]
         for _ in range(self.mean_field_steps):
-            for i in [*range(1, len(layers), 2), *range(2, len(layers), 2)]:
-                layers[i] = torch.sigmoid(self.field(layers, i))
-        return torch.cat(layers, dim=-1)
+            for i in hidden:
+                means[i] = torch.sigmoid(field(centred, i))
+                centred[i] = means[i] - mu[i]
+        return torch.cat(means, dim=-1)
 
     @torch.no_grad()
     def gibbs_(self, steps: int) -> Tensor:
@@ -188,16 +206,18 @@ class BoltzmannMachine(nn.Module):
         the chains are the same on every device and after a checkpoint round trip.
         """
         generator = torch.Generator().set_state(self.sampler_state.cpu())
-        layers = self.layers(self.chains.clone())
+        field, mu = self._centred_field(), self.layers(self.offsets)
+        states = self.layers(self.chains.clone())
+        centred = {i: states[i] - mu[i] for i in range(len(states))}
         for _ in range(steps):
-            for parity in (1, 0):
-                for i in range(parity, len(layers), 2):
-                    probabilities = torch.sigmoid(self.field(layers, i))
-                    uniforms = torch.rand(probabilities.shape, generator=generator,
-                                          dtype=probabilities.dtype)
-                    layers[i] = (uniforms.to(probabilities.device) < probabilities).to(
-                        probabilities.dtype)
-        self.chains.copy_(torch.cat(layers, dim=-1))
+            for i in self._sweep_order():
+                probabilities = torch.sigmoid(field(centred, i))
+                uniforms = torch.rand(probabilities.shape, generator=generator,
+                                      dtype=probabilities.dtype)
+                states[i] = (uniforms.to(probabilities.device) < probabilities).to(
+                    probabilities.dtype)
+                centred[i] = states[i] - mu[i]
+        self.chains.copy_(torch.cat(states, dim=-1))
         self.sampler_state.copy_(generator.get_state())
         return self.chains
 

@@ -63,12 +63,16 @@ def test_product_equals_explicit_centred_gradient_formula(sizes):
     assert torch.allclose(energy_covariance_operator(model, samples)(v), expected, atol=1e-12)
 
 
-def _assert_within_monte_carlo_error(model, samples, seed):
+def _assert_within_monte_carlo_error(model, samples, seed, *, centre=True):
     exact = exact_metric(model)
     torch.manual_seed(seed)
     v = torch.randn(exact.shape[0], dtype=torch.float64)
     target = exact @ v
-    estimate = energy_covariance_operator(model, samples)(v)
+    if centre:
+        estimate = energy_covariance_operator(model, samples)(v)
+    else:  # the uncentred second moment E[∂E ∂Eᵀ] v: a wrong metric, for a negative control
+        raw = energy_gradients(model, samples)
+        estimate = raw.T @ (raw @ v) / len(samples)
     # Standard error of the estimator from its per-sample terms ẽ_m (ẽ_mᵀ v), centred with
     # the exact mean: E‖error‖² = Σ_i Var_i / M.
     states, probs = joint_distribution(model)
@@ -91,6 +95,9 @@ def test_sampled_product_matches_exact_covariance_with_exact_samples(sizes):
     generator = torch.Generator().manual_seed(0)
     samples = states[torch.multinomial(probs, 4000, replacement=True, generator=generator)]
     _assert_within_monte_carlo_error(model, samples, seed=1)
+    # The criterion has power: forgetting to centre the energy gradients fails it.
+    with pytest.raises(AssertionError, match="exceeds 3 MC standard errors"):
+        _assert_within_monte_carlo_error(model, samples, seed=1, centre=False)
 
 
 @pytest.mark.parametrize("sizes", [(3, 2), (3, 3, 2)], ids=str)
