@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import torch
 
+from methodlab.checkpoint import restore_rng
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
 from methodlab.runfile import ArmSpec, validate_document
 from methodlab.types import ComponentSpec
@@ -112,7 +113,10 @@ def check_component(kind: str, name: str, plugins: PluginSystem | None = None) -
         state = torch.load(buffer, weights_only=True)
         restored = Trial(arm, seed=0, plugins=plugins)
         restored.load_state_dict(state)
+        # Both trials draw from the process-wide generators: give each the saved state.
+        restore_rng(state["rng"])
         next_original = trial.train_step()
+        restore_rng(state["rng"])
         next_restored = restored.train_step()
         assert next_original == next_restored, (
             f"{label}: step after state round-trip differs: {next_original!r} vs "
