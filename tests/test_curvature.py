@@ -149,6 +149,21 @@ def test_ggn_operator_is_reusable_linear_and_symmetric():
     torch.testing.assert_close(operator(u), ggn_vector_product(model, loss, x, u, targets=targets))
 
 
+def test_operators_keep_the_point_they_were_built_at():
+    model, loss, x, targets = make_problem("softmax-ce")
+    v = random_vector(model)
+    operators = [
+        ggn_operator(model, loss, x, targets=targets),
+        hessian_operator(model, loss, x, targets=targets),
+    ]
+    before = [operator(v) for operator in operators]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    for operator, expected in zip(operators, before, strict=True):
+        torch.testing.assert_close(operator(v), expected, rtol=0, atol=0)
+
+
 def test_ggn_over_parameter_subset_is_a_block():
     model, loss, x, targets = make_problem("bernoulli-ce")
     first = model[0].weight

@@ -17,8 +17,10 @@ Conventions:
   over the batch, so products are batch means too).
 * An *operator* (:func:`ggn_operator`, :func:`hessian_operator`) runs the forward pass and
   the linearisation once and returns a :data:`MatVec` that costs two (GGN) or one (Hessian)
-  backward passes per product; use it for repeated products inside a solver. The
-  ``*_vector_product`` functions are one-shot conveniences.
+  backward passes per product; use it for repeated products inside a solver. It keeps a copy
+  of the selected parameters, so it still applies the curvature at the point where it was
+  built after the parameters are updated in place. The ``*_vector_product`` functions are
+  one-shot conveniences.
 * Forward passes run inside :func:`frozen_batchnorm_stats`, so BatchNorm layers in training
   mode use batch statistics without touching their running averages.
 
@@ -158,7 +160,7 @@ def frozen_batchnorm_stats(model: nn.Module) -> Iterator[nn.Module]:
 def _select_params(
     model: nn.Module, params: Iterable[Tensor] | None
 ) -> tuple[list[str], tuple[Tensor, ...]]:
-    """Return the names and detached values of the parameters the curvature is taken over."""
+    """Return the names and copied values of the parameters the curvature is taken over."""
     if params is None:
         named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     else:
@@ -173,7 +175,9 @@ def _select_params(
             named.append((by_id[id(p)], p))
     if not named:
         raise ValueError("no parameters to take the curvature over")
-    return [name for name, _ in named], tuple(p.detach() for _, p in named)
+    # Copies, not aliases: an operator must keep linearising at these values when the
+    # caller then updates the parameters in place (the backward graph saves the primals).
+    return [name for name, _ in named], tuple(p.detach().clone() for _, p in named)
 
 
 def _check_loss(loss: object) -> None:
