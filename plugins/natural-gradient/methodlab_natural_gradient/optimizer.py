@@ -348,6 +348,7 @@ class NaturalGradient(torch.optim.Optimizer):
         self._add(-lr, direction)
 
         if group["adapt_damping"]:
+            # The operator holds the pre-update parameters, so this is F at the old point.
             curvature_along = float(direction.dot(fisher(direction)))
             state["fisher_products"] += 1
             predicted = -lr * float(gradient.dot(direction)) + 0.5 * lr**2 * curvature_along
