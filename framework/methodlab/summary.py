@@ -61,6 +61,8 @@ def default_columns(summary: Mapping[str, Any]) -> list[str]:
     for metrics in summary["arms"].values():
         keys.update(metrics)
     hidden = {"steps", "diverged_step"}
+    if all(m.get("diverged", {}).get("mean") == 0.0 for m in summary["arms"].values()):
+        hidden.add("diverged")
     return sorted(k for k in keys if not k.endswith("@start") and k not in hidden)
 
 

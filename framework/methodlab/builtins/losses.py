@@ -42,7 +42,8 @@ class MeanSquaredError(OutputLoss):
         return 0.5 * (outputs - targets).pow(2).sum(-1).mean()
 
     def sample_targets(self, outputs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        noise = torch.randn(outputs.shape, generator=generator, dtype=outputs.dtype)
+        noise = torch.randn(outputs.shape, generator=generator, dtype=outputs.dtype,
+                            device=generator.device)
         return outputs.detach() + noise.to(outputs.device)
 
 

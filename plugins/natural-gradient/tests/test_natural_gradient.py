@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from methodlab.components import Batch, Loss, OutputLoss
 from methodlab.curvature import flatten, unflatten_like
 from methodlab.step import StepContext
+from methodlab.testing import conformance_suite
 from methodlab_natural_gradient import methodlab_optimizers
 from methodlab_natural_gradient.config import NaturalGradientParams
 from methodlab_natural_gradient.optimizer import (
@@ -27,7 +28,11 @@ from torch.func import functional_call
 
 DTYPE = torch.float64
 
-# The shared conformance suite (methodlab.testing) is added here by the core.
+test_conformance = conformance_suite("natural-gradient")
+
+
+def test_entry_point_installed(assert_entry_point_installed):
+    assert_entry_point_installed("methodlab-natural-gradient", "natural-gradient")
 
 
 class HalfSquaredError(OutputLoss):
