@@ -158,3 +158,39 @@ def test_run_check_exit_code(tiny_run, tmp_path, monkeypatch, capsys, value, cod
     assert (captured.err == "1 claim(s) failed\n") if code else (captured.err == "")
     # Without --check a failed claim is reported but the exit status stays 0.
     assert cli.main(["run", str(path), "--quiet", "--out", str(out), "--force"]) == 0
+
+
+def test_spread_reductions_are_sample_statistics():
+    final = {"a": {"m": [1.0, 2.0, 4.0]}}
+    var = evaluate_claim(Claim(left="a:m", op=">=", value=0.0, reduce="var"), final)
+    std = evaluate_claim(Claim(left="a:m", op=">=", value=0.0, reduce="std"), final)
+    assert var["left"] == pytest.approx(7.0 / 3.0)
+    assert std["left"] == pytest.approx((7.0 / 3.0) ** 0.5)
+
+
+def test_wildcard_averages_each_metrics_reduction():
+    final = {"a": {"probe.0": [0.0, 2.0], "probe.1": [0.0, 4.0], "other": [100.0, 100.0]}}
+    verdict = evaluate_claim(Claim(left="a:probe.*", op="<", value=10.0, reduce="var"), final)
+    # var(0, 2) = 2 and var(0, 4) = 8; "other" is not matched.
+    assert verdict["left"] == pytest.approx(5.0)
+    assert verdict["passed"]
+
+
+def test_ratio_of_variances_compares_two_arm_pairs():
+    final = {
+        "sgd-early": {"out": [0.0, 4.0]}, "sgd-late": {"out": [0.0, 2.0]},
+        "ng-early": {"out": [0.0, 1.0]}, "ng-late": {"out": [0.0, 1.0]},
+    }
+    claim = Claim(left="sgd-early:out", left_over="sgd-late:out", op=">",
+                  right="ng-early:out", right_over="ng-late:out", reduce="var")
+    verdict = evaluate_claim(claim, final)
+    assert verdict["left"] == pytest.approx(4.0)  # 8 / 2
+    assert verdict["right"] == pytest.approx(1.0)
+    assert verdict["passed"]
+    assert "/" in verdict["statement"]
+
+
+def test_ratio_with_zero_divisor_fails_instead_of_raising():
+    final = {"a": {"m": [1.0, 1.0]}, "b": {"m": [2.0, 2.0]}}
+    claim = Claim(left="b:m", left_over="a:m", op=">", value=0.0, reduce="var")
+    assert evaluate_claim(claim, final)["passed"] is False

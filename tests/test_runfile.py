@@ -522,11 +522,11 @@ def test_valid_claims(plugins):
     ({"left": "sgd:x", "op": "<", "value": 1, "min_seeds": 2},
      "claims[0].min_seeds: 2 exceeds the number of seeds (1)"),
     ({"left": "sgd:x", "op": "<", "value": 1, "reduce": "mode"},
-     "claims[0].reduce: must be in ('mean', 'median', 'min', 'max') (got 'mode')"),
+     "claims[0].reduce: must be in ('mean', 'median', 'min', 'max', 'std', 'var') (got 'mode')"),
     ({"left": "sgd:x", "op": "<", "value": "1"}, "claims[0].value: expected float, got str '1'"),
     ({"left": "sgd:x", "op": "<", "value": 1, "treshold": 1},
-     "claims[0].treshold: unknown key; known keys: left, op, right, value, scale, offset, "
-     "tolerance, reduce, min_seeds, name"),
+     "claims[0].treshold: unknown key; known keys: left, op, right, left_over, right_over, "
+     "value, scale, offset, tolerance, reduce, min_seeds, name"),
     ({"op": "<", "value": 1}, "claims[0].left: required key missing"),
     (3, "claims[0]: expected a table"),
 ])

@@ -22,17 +22,42 @@ _REDUCE: dict[str, Callable[[Sequence[float]], float]] = {
     "median": statistics.median,
     "min": min,
     "max": max,
+    "std": lambda values: statistics.stdev(values) if len(values) > 1 else 0.0,
+    "var": lambda values: statistics.variance(values) if len(values) > 1 else 0.0,
 }
 
 
-def _per_seed(reference: str, final: Mapping[str, Mapping[str, Sequence[float]]]) -> list[float]:
+def _metrics(reference: str, final: Mapping[str, Mapping[str, Sequence[float]]]
+             ) -> list[list[float]]:
+    """Per-seed values of each metric a reference names (several for a ``prefix*``)."""
     arm, metric = split_reference(reference, list(final))
     if arm not in final:
         raise KeyError(f"no arm {arm!r} in {reference!r}; arms: {', '.join(final)}")
     metrics = final[arm]
-    if metric not in metrics:
+    if metric.endswith("*"):
+        names = sorted(name for name in metrics if name.startswith(metric[:-1]))
+    else:
+        names = [metric] if metric in metrics else []
+    if not names:
         raise KeyError(f"arm {arm!r} has no metric {metric!r}; it has {', '.join(sorted(metrics))}")
-    return [float(x) for x in metrics[metric]]
+    return [[float(x) for x in metrics[name]] for name in names]
+
+
+def _side(reference: str, over: str | None, how: str,
+          final: Mapping[str, Mapping[str, Sequence[float]]]) -> tuple[list[float], float]:
+    """A claim side: its per-seed values and its reduction over seeds."""
+    columns = _metrics(reference, final)
+    per_seed = [statistics.fmean(values) for values in zip(*columns, strict=True)]
+    reduced = statistics.fmean(_reduce(how, values) for values in columns)
+    if over is not None:
+        divisor_per_seed, divisor = _side(over, None, how, final)
+        per_seed = [_divide(a, b) for a, b in zip(per_seed, divisor_per_seed, strict=False)]
+        reduced = _divide(reduced, divisor)
+    return per_seed, reduced
+
+
+def _divide(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
 
 
 def _holds(claim: Claim, left: float, right: float) -> bool:
@@ -59,11 +84,14 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
     verdict: dict[str, Any] = {"name": claim.name or _statement(claim), "statement":
                                _statement(claim)}
     try:
-        left = _per_seed(claim.left, final)
+        left, left_value = _side(claim.left, claim.left_over, claim.reduce, final)
         if claim.right is not None:
-            right = [x * claim.scale + claim.offset for x in _per_seed(claim.right, final)]
+            right, right_value = _side(claim.right, claim.right_over, claim.reduce, final)
+            right = [x * claim.scale + claim.offset for x in right]
+            right_value = right_value * claim.scale + claim.offset
         else:
             right = [float(claim.value)] * len(left)  # type: ignore[arg-type]
+            right_value = float(claim.value)  # type: ignore[arg-type]
     except KeyError as exc:
         return {**verdict, "passed": False, "error": exc.args[0]}
     if claim.min_seeds:
@@ -71,7 +99,6 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
         passed = sum(hits) >= claim.min_seeds
         return {**verdict, "passed": passed, "left_per_seed": left, "right_per_seed": right,
                 "seeds_holding": sum(hits), "seeds_needed": claim.min_seeds}
-    left_value, right_value = _reduce(claim.reduce, left), _reduce(claim.reduce, right)
     return {**verdict, "passed": _holds(claim, left_value, right_value), "left": left_value,
             "right": right_value, "left_per_seed": left, "right_per_seed": right}
 
@@ -85,19 +112,24 @@ def _reduce(how: str, values: Sequence[float]) -> float:
 
 
 def _statement(claim: Claim) -> str:
+    reduce = "" if claim.min_seeds else f"{claim.reduce} "
+    left = claim.left if claim.left_over is None else (
+        f"{reduce}{claim.left} / {reduce}{claim.left_over}")
     if claim.right is not None:
-        right = claim.right
+        right = claim.right if claim.right_over is None else (
+            f"({reduce}{claim.right} / {reduce}{claim.right_over})")
         if claim.scale != 1.0:
             right = f"{claim.scale:g} × {right}"
         if claim.offset:
             right = f"{right} {'+' if claim.offset > 0 else '−'} {abs(claim.offset):g}"
     else:
         right = f"{claim.value:g}"
-    reduce = "" if claim.min_seeds else f"{claim.reduce} "
+    if claim.left_over is None:
+        left = f"{reduce}{left}"
     if claim.op == "within":
-        text = f"|{reduce}{claim.left} − {right}| ≤ {claim.tolerance:g}"
+        text = f"|{left} − {right}| ≤ {claim.tolerance:g}"
     else:
-        text = f"{reduce}{claim.left} {claim.op} {right}"
+        text = f"{left} {claim.op} {right}"
     if claim.min_seeds:
         text += f" in at least {claim.min_seeds} seeds"
     return text

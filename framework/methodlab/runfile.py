@@ -138,7 +138,7 @@ class ArmSpec:
 
 
 _OPS = ("<", "<=", ">", ">=", "within")
-_REDUCTIONS = ("mean", "median", "min", "max")
+_REDUCTIONS = ("mean", "median", "min", "max", "std", "var")
 
 
 @attrs.frozen
@@ -150,11 +150,20 @@ class Claim:
     offset`` (or with ``value``); ``op = "within"`` checks ``|left - right| <= tolerance``.
     With ``min_seeds > 0`` the comparison is made seed by seed and holds when at least that
     many seeds satisfy it.
+
+    ``reduce`` is taken over seeds: ``mean``, ``median``, ``min``, ``max``, or the spread
+    ``std`` / ``var`` (sample statistics, for claims about variability across runs). A metric
+    ending in ``*`` matches every metric with that prefix; the side is then the mean over the
+    matched metrics of each one's reduction. ``left_over`` / ``right_over`` divide a side by
+    another reference's reduction (seed by seed with ``min_seeds``), for ratios such as
+    ``var(early) / var(late)``.
     """
 
     left: str
     op: str = attrs.field(validator=v.in_(_OPS))
     right: str | None = None
+    left_over: str | None = None
+    right_over: str | None = None
     value: float | None = attrs.field(default=None)
     scale: float = 1.0
     offset: float = 0.0
@@ -594,7 +603,7 @@ def validate_document(
             check.error("", line)
         if claim is None:
             continue
-        for side in ("left", "right"):
+        for side in ("left", "right", "left_over", "right_over"):
             reference = getattr(claim, side)
             if reference is None:
                 continue
