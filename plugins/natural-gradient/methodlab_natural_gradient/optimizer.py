@@ -8,10 +8,10 @@ from typing import Any
 
 import torch
 from methodlab import curvature
-from methodlab.components import Batch, OutputLoss
 from methodlab.step import StepContext
 from torch import Tensor, nn
 
+from methodlab_natural_gradient.common import ContextOptimizer, levenberg_marquardt
 from methodlab_natural_gradient.config import FISHER_SOURCES, SOLVERS, NaturalGradientParams
 
 __all__ = ["NaturalGradient", "build", "levenberg_marquardt", "natural_direction"]
@@ -66,38 +66,7 @@ def natural_direction(
     return solution * scale, info
 
 
-def levenberg_marquardt(
-    damping: float, rho: float, *, boost: float, drop: float, min_damping: float
-) -> float:
-    r"""Adapt the damping to how well the quadratic model predicted the loss change.
-
-    .. math::
-
-        \lambda \leftarrow \begin{cases}
-            \lambda \cdot \text{boost} & \rho < \tfrac14 \text{ (or } \rho \text{ undefined)}\\
-            \max(\lambda \cdot \text{drop}, \lambda_{\min}) & \rho > \tfrac34 \\
-            \lambda & \text{otherwise}
-        \end{cases}
-
-    Arguments:
-        damping: the current :math:`\lambda`.
-        rho: reduction ratio :math:`\rho` = actual / predicted loss change.
-        boost: factor (> 1) applied when the model was too optimistic.
-        drop: factor (< 1) applied when the model was accurate.
-        min_damping: floor :math:`\lambda_{\min}` of decreases.
-
-    Example:
-        >>> levenberg_marquardt(1.0, 0.9, boost=1.5, drop=0.5, min_damping=0.0)
-        0.5
-    """
-    if math.isnan(rho) or rho < 0.25:
-        return damping * boost
-    if rho > 0.75:
-        return max(damping * drop, min_damping)
-    return damping
-
-
-class NaturalGradient(torch.optim.Optimizer):
+class NaturalGradient(ContextOptimizer):
     r"""Natural gradient descent with a damped, truncated Fisher solve.
 
     Each update solves the damped natural-gradient system with a Krylov method that only
@@ -175,9 +144,6 @@ class NaturalGradient(torch.optim.Optimizer):
         numbers, so it survives ``torch.load(..., weights_only=True)``.
     """
 
-    needs_step_context = True
-    """Step with ``step(closure, context=StepContext)`` (see :mod:`methodlab.step`)."""
-
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -232,35 +198,14 @@ class NaturalGradient(torch.optim.Optimizer):
             "fisher_batch_size": fisher_batch_size,
         }
         super().__init__(params, defaults)
-        if len(self.param_groups) != 1:
-            raise ValueError(
-                "NaturalGradient doesn't support per-parameter options (parameter groups)"
-            )
-        self._params: list[Tensor] = self.param_groups[0]["params"]
-
-    def _gather_flat_grad(self) -> Tensor:
-        return curvature.flatten(
-            torch.zeros_like(p) if p.grad is None else p.grad for p in self._params
-        )
-
-    def _add(self, alpha: float, direction: Tensor) -> None:
-        for p, update in zip(
-            self._params, curvature.unflatten_like(direction, self._params), strict=True
-        ):
-            p.add_(update, alpha=alpha)
 
     def _state(self) -> dict[str, Any]:
-        # Global state lives on the first parameter, as in LBFGS, so that load_state_dict
-        # casts its tensors to the parameters' dtype and device.
-        state = self.state[self._params[0]]
-        if not state:
-            state.update(
-                n_iter=0,
-                func_evals=0,
-                fisher_products=0,
-                damping=float(self.param_groups[0]["damping"]),
-            )
-        return state
+        return self._global_state(
+            n_iter=0,
+            func_evals=0,
+            fisher_products=0,
+            damping=float(self.param_groups[0]["damping"]),
+        )
 
     def fisher_operator(self, context: StepContext) -> curvature.MatVec:
         """Return the Fisher-vector product this optimizer uses for the next update.
@@ -273,30 +218,12 @@ class NaturalGradient(torch.optim.Optimizer):
             :class:`~methodlab.components.OutputLoss` or ``context.batch`` not a
             :class:`~methodlab.components.Batch`.
         """
-        if not isinstance(context.loss, OutputLoss):
-            raise TypeError(
-                f"NaturalGradient needs an OutputLoss (a loss computed from model(inputs) "
-                f"with from_outputs) to form Fisher products; got {type(context.loss).__name__}"
-            )
-        if not isinstance(context.batch, Batch):
-            raise TypeError(
-                f"NaturalGradient needs context.batch to be a methodlab.components.Batch "
-                f"(inputs, targets); got {type(context.batch).__name__}"
-            )
         group = self.param_groups[0]
-        inputs, targets = context.batch.inputs, context.batch.targets
-        if group["fisher_source"] == "curvature" and context.curvature_inputs is not None:
-            unlabeled = context.curvature_inputs
-            inputs = unlabeled.inputs if isinstance(unlabeled, Batch) else unlabeled
-            targets = None
-        size = group["fisher_batch_size"]
-        if 0 < size < len(inputs):
-            generator = torch.Generator().manual_seed(self._state()["n_iter"])
-            rows = torch.randperm(len(inputs), generator=generator)[:size].to(inputs.device)
-            inputs = inputs[rows]
-            targets = None if targets is None else targets[rows]
-        return curvature.ggn_operator(
-            context.model, context.loss, inputs, params=self._params, targets=targets
+        return self.ggn(
+            context,
+            source=group["fisher_source"],
+            batch_size=group["fisher_batch_size"],
+            seed=self._state()["n_iter"],
         )
 
     @torch.no_grad()
@@ -316,12 +243,7 @@ class NaturalGradient(torch.optim.Optimizer):
 
         :raises ValueError: without a closure or a context.
         """
-        if closure is None or context is None:
-            raise ValueError(
-                "NaturalGradient.step needs the closure and a StepContext to form Fisher "
-                "products: ctx = StepContext(model=model, loss=output_loss, batch=Batch(x, y)); "
-                "optimizer.step(ctx.closure_for(optimizer), context=ctx)"
-            )
+        context = self._check_step_args(closure, context)
         group = self.param_groups[0]
         state = self._state()
 
@@ -352,8 +274,7 @@ class NaturalGradient(torch.optim.Optimizer):
             curvature_along = float(direction.dot(fisher(direction)))
             state["fisher_products"] += 1
             predicted = -lr * float(gradient.dot(direction)) + 0.5 * lr**2 * curvature_along
-            with curvature.frozen_batchnorm_stats(context.model):
-                new_loss = float(context.loss(context.model, context.batch))
+            new_loss = self._loss_at_current(context)
             state["func_evals"] += 1
             rho = (new_loss - float(loss)) / predicted if predicted < 0.0 else math.nan
             state["rho"] = rho

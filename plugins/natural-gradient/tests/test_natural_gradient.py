@@ -318,11 +318,15 @@ def test_build_uses_params_and_trainable_parameters():
 
 
 def test_hookimpl_registers_lazily():
-    (spec,) = list(methodlab_optimizers())
-    assert spec.name == "natural-gradient" and spec.params_cls is NaturalGradientParams
+    specs = {spec.name: spec for spec in methodlab_optimizers()}
+    assert set(specs) == {"natural-gradient", "hessian-free", "ksd", "tonga", "natural-cg"}
+    spec = specs["natural-gradient"]
+    assert spec.params_cls is NaturalGradientParams
     assert spec.load_factory() is build
     code = (
         "import sys, methodlab_natural_gradient as p; list(p.methodlab_optimizers()); "
+        "list(p.methodlab_environments()); list(p.methodlab_models()); "
+        "list(p.methodlab_evaluators()); "
         "assert 'torch' not in sys.modules, 'registration imported torch'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
