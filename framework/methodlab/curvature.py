@@ -44,6 +44,7 @@ from typing import Any
 
 import attrs
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vjp
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -199,6 +200,26 @@ def _pseudo_targets(loss: OutputLoss, outputs: Tensor) -> Any:
         return outputs
 
 
+def _output_hessian(loss: OutputLoss, outputs: Tensor, targets: Any) -> Callable[[Tensor], Tensor]:
+    """Return :math:`u \\mapsto H u`, :math:`H` the Hessian of the loss in the outputs.
+
+    The gradient graph is recorded once (plain autograd, about half the cost of
+    ``vjp(grad(...))``); each call is one backward pass through it.
+    """
+    with torch.enable_grad():
+        z = outputs.detach().requires_grad_()
+        (gradient,) = torch.autograd.grad(loss.from_outputs(z, targets), z, create_graph=True)
+
+    def product(u: Tensor) -> Tensor:
+        if not gradient.requires_grad:  # a loss linear in the outputs: H = 0
+            return torch.zeros_like(u)
+        # H is symmetric, so the vector-Jacobian product of the output gradient is H u.
+        (hu,) = torch.autograd.grad(gradient, z, u, retain_graph=True, materialize_grads=True)
+        return hu
+
+    return product
+
+
 def _model_function(model: nn.Module, names: Sequence[str], inputs: Any) -> Callable[..., Tensor]:
     def forward(*theta: Tensor) -> Tensor:
         return functional_call(model, dict(zip(names, theta, strict=True)), (inputs,))
@@ -264,24 +285,30 @@ def ggn_operator(
     """
     _check_loss(loss)
     names, primals = _select_params(model, params)
-    with frozen_batchnorm_stats(model):
-        outputs, pullback = vjp(_model_function(model, names, inputs), *primals)
-        # u -> J^T u is linear, so its vector-Jacobian product is v -> J v.
-        _, pushforward = vjp(pullback, torch.zeros_like(outputs))
-    outputs = outputs.detach()
+    # Plain autograd on a retained graph: the same two backward passes per product as
+    # torch.func's vjp-of-vjp, without its per-call wrapping (benchmarks/curvature.py).
+    leaves = tuple(p.requires_grad_() for p in primals)  # copies: fresh leaves
+    with frozen_batchnorm_stats(model), torch.enable_grad():
+        outputs = functional_call(model, dict(zip(names, leaves, strict=True)), (inputs,))
+        dummy = torch.zeros_like(outputs, requires_grad=True)
+        # u -> J^T u is linear, so its gradient with respect to u, applied to v, is J v.
+        transposed = torch.autograd.grad(
+            outputs, leaves, dummy, create_graph=True, materialize_grads=True
+        )
     if targets is None:
-        targets = _pseudo_targets(loss, outputs)
-
-    def output_loss(z: Tensor) -> Tensor:
-        return loss.from_outputs(z, targets)
-
-    # H is symmetric, so the vector-Jacobian product of the output gradient is H u.
-    _, output_hessian = vjp(grad(output_loss), outputs)
+        targets = _pseudo_targets(loss, outputs.detach())
+    output_hessian = _output_hessian(loss, outputs, targets)
 
     def matvec(vector: Tensor) -> Tensor:
-        (jv,) = pushforward(tuple(unflatten_like(vector, primals)))  # (B, C)
-        (hjv,) = output_hessian(jv)  # (B, C)
-        return flatten(pullback(hjv))
+        (jv,) = torch.autograd.grad(
+            transposed, dummy, unflatten_like(vector, primals), retain_graph=True
+        )  # (B, C)
+        hjv = output_hessian(jv)  # (B, C)
+        return flatten(
+            torch.autograd.grad(
+                outputs, leaves, hjv, retain_graph=True, materialize_grads=True
+            )
+        )
 
     return matvec
 
@@ -304,7 +331,28 @@ def ggn_vector_product(
     Shapes:
         vector: :math:`(P,)`; returns :math:`(P,)`.
     """
-    return ggn_operator(model, loss, inputs, params=params, targets=targets)(vector)
+    _check_loss(loss)
+    names, primals = _select_params(model, params)
+    leaves = tuple(p.requires_grad_() for p in primals)  # copies: fresh leaves
+    try:
+        # One forward pass carries the tangents v (forward-mode AD) and records the reverse
+        # graph, so J v costs no backward pass and J^T H J v one.
+        with frozen_batchnorm_stats(model), fwAD.dual_level(), torch.enable_grad():
+            duals = {
+                name: fwAD.make_dual(leaf, tangent)
+                for name, leaf, tangent in zip(
+                    names, leaves, unflatten_like(vector, primals), strict=True
+                )
+            }
+            outputs, jv = fwAD.unpack_dual(functional_call(model, duals, (inputs,)))
+    except NotImplementedError:  # an operation without a forward-mode derivative
+        return ggn_operator(model, loss, inputs, params=params, targets=targets)(vector)
+    if jv is None:  # the outputs do not depend on the selected parameters
+        jv = torch.zeros_like(outputs)
+    if targets is None:
+        targets = _pseudo_targets(loss, outputs.detach())
+    hjv = _output_hessian(loss, outputs, targets)(jv)
+    return flatten(torch.autograd.grad(outputs, leaves, hjv, materialize_grads=True))
 
 
 def _loss_function(
