@@ -5,7 +5,7 @@ same optimizer (SGD with momentum) are trained by :class:`methodlab.runner.Trial
 plain loop, alternately, in one process. Prints the median time ratio (target ≤ 1.05) and
 asserts that the two loss sequences are identical.
 
-Usage: ``python benchmarks/overhead.py [--steps 600] [--repeats 5]``
+Usage: ``python benchmarks/overhead.py [--steps 600] [--repeats 5] [--threads 1]``
 """
 
 from __future__ import annotations
@@ -82,7 +82,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for both loops (1 keeps timings repeatable "
+                             "on a shared machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     methodlab_loop(50), plain_loop(50)  # warm-up: allocator, kernels, imports
     ratios, ours, theirs = [], [], []
     for _ in range(args.repeats):
