@@ -88,6 +88,66 @@ class ContextOptimizer(torch.optim.Optimizer):
             )
         self._params: list[Tensor] = self.param_groups[0]["params"]
 
+    _counters: tuple[str, ...] = ()
+    """Names of the cost counters (curvature products, ...) the subclass keeps in its state."""
+    _adapts_damping = False
+    """Whether the state carries a Levenberg-Marquardt damping, started at ``damping``."""
+
+    def _state(self) -> dict[str, Any]:
+        # Global state lives on the first parameter, as in LBFGS, so that load_state_dict
+        # casts its tensors to the parameters' dtype and device.
+        state = self.state[self._params[0]]
+        if not state:
+            state.update(n_iter=0, func_evals=0, **dict.fromkeys(self._counters, 0))
+            if self._adapts_damping:
+                state["damping"] = float(self.param_groups[0]["damping"])
+        return state
+
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
+        """Move the parameters, given the loss and its flat gradient at the current point."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(  # type: ignore[override]
+        self, closure: Callable[[], Tensor], context: StepContext | None = None
+    ) -> Tensor:
+        """Perform one update.
+
+        Arguments:
+            closure: re-evaluates the loss on ``context.batch`` with gradients and returns
+                it (``context.closure_for(optimizer)``).
+            context: the model, the :class:`~methodlab.components.OutputLoss` and the batch
+                the curvature is formed from.
+
+        Returns:
+            The loss before the update (detached).
+
+        :raises ValueError: without a closure or a context.
+        """
+        context = self._check_step_args(closure, context)
+        state = self._state()
+        loss = torch.enable_grad()(closure)().detach()
+        state["func_evals"] += 1
+        gradient = self._gather_flat_grad()
+        if bool(gradient.any()):
+            self._update(context, loss, gradient, state)
+        state["n_iter"] += 1
+        return loss
+
+    def _adapt_damping(
+        self, state: dict[str, Any], change: float, predicted: float
+    ) -> None:
+        """Levenberg-Marquardt on :math:`\rho` = actual / predicted loss change."""
+        group = self.param_groups[0]
+        rho = change / predicted if predicted < 0.0 else math.nan
+        state["rho"] = rho
+        state["damping"] = levenberg_marquardt(
+            state["damping"], rho, boost=group["damping_boost"],
+            drop=group["damping_drop"], min_damping=group["min_damping"],
+        )
+
     def _gather_flat_grad(self) -> Tensor:
         return curvature.flatten(
             torch.zeros_like(p) if p.grad is None else p.grad for p in self._params
@@ -112,12 +172,6 @@ class ContextOptimizer(torch.optim.Optimizer):
         """Set the parameters to ``theta`` and return the loss on the batch there."""
         self._set_params(theta)
         return self._loss_at_current(context)
-
-    def _global_state(self, **initial: Any) -> dict[str, Any]:
-        state = self.state[self._params[0]]
-        if not state:
-            state.update(initial)
-        return state
 
     def _check_step_args(
         self, closure: Callable[[], Tensor] | None, context: StepContext | None

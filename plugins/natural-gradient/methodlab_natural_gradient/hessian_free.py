@@ -14,7 +14,6 @@ from torch import Tensor, nn
 
 from methodlab_natural_gradient.common import (
     ContextOptimizer,
-    levenberg_marquardt,
     quadratic_model,
 )
 from methodlab_natural_gradient.config import HessianFreeParams
@@ -128,14 +127,13 @@ class HessianFree(ContextOptimizer):
             uses all (default: 0).
 
     Example:
-        >>> from methodlab.components import Batch, OutputLoss
-        >>> class SquaredError(OutputLoss):
-        ...     def from_outputs(self, outputs, targets):
-        ...         return 0.5 * (outputs - targets).pow(2).sum(-1).mean()
+        >>> from methodlab.builtins.losses import MeanSquaredError
+        >>> from methodlab.components import Batch
         >>> _ = torch.manual_seed(0)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
         >>> x = torch.randn(64, 4)
-        >>> ctx = StepContext(model=model, loss=SquaredError(), batch=Batch(x, torch.sin(x[:, :2])))
+        >>> y = torch.sin(x[:, :2])
+        >>> ctx = StepContext(model=model, loss=MeanSquaredError(), batch=Batch(x, y))
         >>> opt = HessianFree(model.parameters(), max_iter=20)
         >>> first = opt.step(ctx.closure_for(opt), context=ctx)
         >>> for _ in range(9):
@@ -147,6 +145,9 @@ class HessianFree(ContextOptimizer):
         Departures from Martens (2010): no diagonal preconditioner for CG and a fixed
         iteration cap instead of his relative-progress stopping rule.
     """
+
+    _counters = ("curvature_products",)
+    _adapts_damping = True
 
     def __init__(
         self,
@@ -178,13 +179,6 @@ class HessianFree(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-    def _state(self) -> dict[str, Any]:
-        return self._global_state(
-            n_iter=0,
-            func_evals=0,
-            curvature_products=0,
-            damping=float(self.param_groups[0]["damping"]),
-        )
 
     def _line_search(self, context: StepContext, theta: Tensor, step: Tensor,
                      losses: tuple[float, float], slope: float, state: dict[str, Any]) -> float:
@@ -199,23 +193,10 @@ class HessianFree(ContextOptimizer):
             state["func_evals"] += 1
         return 0.0
 
-    @torch.no_grad()
-    def step(  # type: ignore[override]
-        self, closure: Callable[[], Tensor], context: StepContext | None = None
-    ) -> Tensor:
-        """Perform one Hessian-free update; returns the loss before it (detached).
-
-        :raises ValueError: without a closure or a context.
-        """
-        context = self._check_step_args(closure, context)
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
         group = self.param_groups[0]
-        state = self._state()
-        loss = torch.enable_grad()(closure)().detach()
-        state["func_evals"] += 1
-        gradient = self._gather_flat_grad()
-        if not bool(gradient.any()):
-            state["n_iter"] += 1
-            return loss
 
         gauss_newton = self.ggn(
             context,
@@ -248,12 +229,7 @@ class HessianFree(ContextOptimizer):
 
         predicted = quadratic_model(gradient, step, gauss_newton(step))
         state["curvature_products"] += 1
-        rho = (new_loss - float(loss)) / predicted if predicted < 0.0 else math.nan
-        state["rho"] = rho
-        state["damping"] = levenberg_marquardt(
-            state["damping"], rho, boost=group["damping_boost"],
-            drop=group["damping_drop"], min_damping=group["min_damping"],
-        )
+        self._adapt_damping(state, new_loss - float(loss), predicted)
 
         rate = 1.0
         if group["line_search"]:
@@ -262,8 +238,6 @@ class HessianFree(ContextOptimizer):
             )
         state["rate"] = rate
         self._set_params(theta + rate * step)
-        state["n_iter"] += 1
-        return loss
 
 
 def build(params: HessianFreeParams, *, model: nn.Module) -> HessianFree:

@@ -2,7 +2,7 @@ r"""Krylov subspace descent (Vinyals & Povey, 2012)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -122,14 +122,13 @@ class KrylovSubspaceDescent(ContextOptimizer):
             optimisation uses; 0 = all (default: 0).
 
     Example:
-        >>> from methodlab.components import Batch, OutputLoss
-        >>> class SquaredError(OutputLoss):
-        ...     def from_outputs(self, outputs, targets):
-        ...         return 0.5 * (outputs - targets).pow(2).sum(-1).mean()
+        >>> from methodlab.builtins.losses import MeanSquaredError
+        >>> from methodlab.components import Batch
         >>> _ = torch.manual_seed(0)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
         >>> x = torch.randn(64, 4)
-        >>> ctx = StepContext(model=model, loss=SquaredError(), batch=Batch(x, torch.sin(x[:, :2])))
+        >>> y = torch.sin(x[:, :2])
+        >>> ctx = StepContext(model=model, loss=MeanSquaredError(), batch=Batch(x, y))
         >>> opt = KrylovSubspaceDescent(model.parameters(), subspace_dim=10)
         >>> first = opt.step(ctx.closure_for(opt), context=ctx)
         >>> for _ in range(9):
@@ -142,6 +141,8 @@ class KrylovSubspaceDescent(ContextOptimizer):
         recursion; the basis is orthonormalised as it is built rather than afterwards;
         L-BFGS (``torch.optim.LBFGS``) replaces BFGS.
     """
+
+    _counters = ("curvature_products",)
 
     def __init__(
         self,
@@ -161,26 +162,11 @@ class KrylovSubspaceDescent(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-    def _state(self) -> dict[str, Any]:
-        return self._global_state(n_iter=0, func_evals=0, curvature_products=0)
 
-    @torch.no_grad()
-    def step(  # type: ignore[override]
-        self, closure: Callable[[], Tensor], context: StepContext | None = None
-    ) -> Tensor:
-        """Perform one Krylov-subspace update; returns the loss before it (detached).
-
-        :raises ValueError: without a closure or a context.
-        """
-        context = self._check_step_args(closure, context)
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
         group = self.param_groups[0]
-        state = self._state()
-        loss = torch.enable_grad()(closure)().detach()
-        state["func_evals"] += 1
-        gradient = self._gather_flat_grad()
-        if not bool(gradient.any()):
-            state["n_iter"] += 1
-            return loss
 
         gauss_newton = self.ggn(
             context,
@@ -218,8 +204,6 @@ class KrylovSubspaceDescent(ContextOptimizer):
         step = basis @ coefficients.detach()
         state["previous"] = step
         self._set_params(theta + step)
-        state["n_iter"] += 1
-        return loss
 
 
 def build(params: KrylovSubspaceDescentParams, *, model: nn.Module) -> KrylovSubspaceDescent:

@@ -2,8 +2,7 @@ r"""Natural conjugate gradient, NatCG (Pascanu & Bengio, 2014, §NatCG / NGHF)."
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -13,7 +12,6 @@ from torch import Tensor, nn
 
 from methodlab_natural_gradient.common import (
     ContextOptimizer,
-    levenberg_marquardt,
     quadratic_model,
 )
 from methodlab_natural_gradient.config import NaturalConjugateGradientParams
@@ -105,14 +103,13 @@ class NaturalConjugateGradient(ContextOptimizer):
         fisher_batch_size (int, optional): rows of the Fisher inputs; 0 = all (default: 0).
 
     Example:
-        >>> from methodlab.components import Batch, OutputLoss
-        >>> class SquaredError(OutputLoss):
-        ...     def from_outputs(self, outputs, targets):
-        ...         return 0.5 * (outputs - targets).pow(2).sum(-1).mean()
+        >>> from methodlab.builtins.losses import MeanSquaredError
+        >>> from methodlab.components import Batch
         >>> _ = torch.manual_seed(0)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
         >>> x = torch.randn(64, 4)
-        >>> ctx = StepContext(model=model, loss=SquaredError(), batch=Batch(x, torch.sin(x[:, :2])))
+        >>> y = torch.sin(x[:, :2])
+        >>> ctx = StepContext(model=model, loss=MeanSquaredError(), batch=Batch(x, y))
         >>> opt = NaturalConjugateGradient(model.parameters())
         >>> first = opt.step(ctx.closure_for(opt), context=ctx)
         >>> for _ in range(9):
@@ -124,6 +121,9 @@ class NaturalConjugateGradient(ContextOptimizer):
         Departures from the paper's code: the natural direction is solved by CG (or MINRES)
         rather than MINRES-QLP; the coefficients use the damped Fisher of the current batch.
     """
+
+    _counters = ("fisher_products",)
+    _adapts_damping = True
 
     def __init__(
         self,
@@ -151,31 +151,11 @@ class NaturalConjugateGradient(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-    def _state(self) -> dict[str, Any]:
-        return self._global_state(
-            n_iter=0,
-            func_evals=0,
-            fisher_products=0,
-            damping=float(self.param_groups[0]["damping"]),
-        )
 
-    @torch.no_grad()
-    def step(  # type: ignore[override]
-        self, closure: Callable[[], Tensor], context: StepContext | None = None
-    ) -> Tensor:
-        """Perform one NatCG update; returns the loss before it (detached).
-
-        :raises ValueError: without a closure or a context.
-        """
-        context = self._check_step_args(closure, context)
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
         group = self.param_groups[0]
-        state = self._state()
-        loss = torch.enable_grad()(closure)().detach()
-        state["func_evals"] += 1
-        gradient = self._gather_flat_grad()
-        if not bool(gradient.any()):
-            state["n_iter"] += 1
-            return loss
 
         fisher = self.ggn(
             context, source=group["fisher_source"], batch_size=group["fisher_batch_size"],
@@ -201,15 +181,8 @@ class NaturalConjugateGradient(ContextOptimizer):
         self._add(1.0, step)
         new_loss = self._loss_at_current(context)
         state["func_evals"] += 1
-        rho = (new_loss - float(loss)) / predicted if predicted < 0.0 else math.nan
-        state["rho"] = rho
-        state["damping"] = levenberg_marquardt(
-            state["damping"], rho, boost=group["damping_boost"],
-            drop=group["damping_drop"], min_damping=group["min_damping"],
-        )
+        self._adapt_damping(state, new_loss - float(loss), predicted)
         state["previous"] = step
-        state["n_iter"] += 1
-        return loss
 
 
 def build(

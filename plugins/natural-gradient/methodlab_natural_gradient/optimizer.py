@@ -2,11 +2,9 @@ r"""Natural gradient descent with truncated Krylov solves (Pascanu & Bengio, 201
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import torch
 from methodlab import curvature
 from methodlab.step import StepContext
 from torch import Tensor, nn
@@ -52,6 +50,7 @@ def natural_direction(
         gradient, x0, d: :math:`(P,)`.
 
     Example:
+        >>> import torch
         >>> F = torch.diag(torch.tensor([1.0, 100.0]))
         >>> d, _ = natural_direction(lambda v: F @ v, torch.tensor([1.0, 100.0]), damping=0.0)
         >>> d.round(decimals=4)
@@ -116,6 +115,7 @@ class NaturalGradient(ContextOptimizer):
             without replacement from the Fisher inputs; 0 uses all (default: 0).
 
     Example:
+        >>> import torch
         >>> from methodlab.components import Batch, OutputLoss
         >>> from methodlab.step import StepContext
         >>> class SquaredError(OutputLoss):
@@ -143,6 +143,9 @@ class NaturalGradient(ContextOptimizer):
         and keeps its state on the first parameter. State holds only tensors and Python
         numbers, so it survives ``torch.load(..., weights_only=True)``.
     """
+
+    _counters = ("fisher_products",)
+    _adapts_damping = True
 
     def __init__(
         self,
@@ -199,13 +202,6 @@ class NaturalGradient(ContextOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _state(self) -> dict[str, Any]:
-        return self._global_state(
-            n_iter=0,
-            func_evals=0,
-            fisher_products=0,
-            damping=float(self.param_groups[0]["damping"]),
-        )
 
     def fisher_operator(self, context: StepContext) -> curvature.MatVec:
         """Return the Fisher-vector product this optimizer uses for the next update.
@@ -226,33 +222,10 @@ class NaturalGradient(ContextOptimizer):
             seed=self._state()["n_iter"],
         )
 
-    @torch.no_grad()
-    def step(  # type: ignore[override]
-        self, closure: Callable[[], Tensor], context: StepContext | None = None
-    ) -> Tensor:
-        """Perform one natural-gradient update.
-
-        Arguments:
-            closure: re-evaluates the loss on ``context.batch`` with gradients and returns
-                it (``context.closure_for(optimizer)``).
-            context: the model, the :class:`~methodlab.components.OutputLoss` and the batch
-                the Fisher is formed from.
-
-        Returns:
-            The loss before the update (detached).
-
-        :raises ValueError: without a closure or a context.
-        """
-        context = self._check_step_args(closure, context)
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
         group = self.param_groups[0]
-        state = self._state()
-
-        loss = torch.enable_grad()(closure)().detach()
-        state["func_evals"] += 1
-        gradient = self._gather_flat_grad()
-        if not bool(gradient.any()):
-            state["n_iter"] += 1
-            return loss
 
         fisher = self.fisher_operator(context)
         direction, info = natural_direction(
@@ -276,19 +249,9 @@ class NaturalGradient(ContextOptimizer):
             predicted = -lr * float(gradient.dot(direction)) + 0.5 * lr**2 * curvature_along
             new_loss = self._loss_at_current(context)
             state["func_evals"] += 1
-            rho = (new_loss - float(loss)) / predicted if predicted < 0.0 else math.nan
-            state["rho"] = rho
-            state["damping"] = levenberg_marquardt(
-                state["damping"],
-                rho,
-                boost=group["damping_boost"],
-                drop=group["damping_drop"],
-                min_damping=group["min_damping"],
-            )
+            self._adapt_damping(state, new_loss - float(loss), predicted)
         if group["warm_start"]:
             state["direction"] = direction
-        state["n_iter"] += 1
-        return loss
 
 
 def build(params: NaturalGradientParams, *, model: nn.Module) -> NaturalGradient:

@@ -3,7 +3,7 @@ r"""TONGA: natural gradient with the covariance of per-example gradients (Le Rou
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -125,14 +125,13 @@ class Tonga(ContextOptimizer):
             :math:`C`; 0 = all (default: 0).
 
     Example:
-        >>> from methodlab.components import Batch, OutputLoss
-        >>> class SquaredError(OutputLoss):
-        ...     def from_outputs(self, outputs, targets):
-        ...         return 0.5 * (outputs - targets).pow(2).sum(-1).mean()
+        >>> from methodlab.builtins.losses import MeanSquaredError
+        >>> from methodlab.components import Batch
         >>> _ = torch.manual_seed(0)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
         >>> x = torch.randn(64, 4)
-        >>> ctx = StepContext(model=model, loss=SquaredError(), batch=Batch(x, torch.sin(x[:, :2])))
+        >>> y = torch.sin(x[:, :2])
+        >>> ctx = StepContext(model=model, loss=MeanSquaredError(), batch=Batch(x, y))
         >>> opt = Tonga(model.parameters(), lr=0.5, damping=0.1)
         >>> first = opt.step(ctx.closure_for(opt), context=ctx)
         >>> for _ in range(19):
@@ -146,6 +145,8 @@ class Tonga(ContextOptimizer):
         update recomputes the eigendecomposition of the stacked factor every step rather
         than every few steps.
     """
+
+    _counters = ("per_example_gradients",)
 
     def __init__(
         self,
@@ -161,8 +162,6 @@ class Tonga(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-    def _state(self) -> dict[str, Any]:
-        return self._global_state(n_iter=0, func_evals=0, per_example_gradients=0)
 
     def per_example_gradients(self, context: StepContext) -> Tensor:
         r"""Rows :math:`g_i^\top` of this update's per-example gradients.
@@ -181,23 +180,10 @@ class Tonga(ContextOptimizer):
         theta = self._flat_params()
         return vmap(single, in_dims=(None, 0, 0))(theta, inputs, targets)
 
-    @torch.no_grad()
-    def step(  # type: ignore[override]
-        self, closure: Callable[[], Tensor], context: StepContext | None = None
-    ) -> Tensor:
-        """Perform one TONGA update; returns the loss before it (detached).
-
-        :raises ValueError: without a closure or a context.
-        """
-        context = self._check_step_args(closure, context)
+    def _update(
+        self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
+    ) -> None:
         group = self.param_groups[0]
-        state = self._state()
-        loss = torch.enable_grad()(closure)().detach()
-        state["func_evals"] += 1
-        gradient = self._gather_flat_grad()
-        if not bool(gradient.any()):
-            state["n_iter"] += 1
-            return loss
 
         with torch.enable_grad():
             rows = self.per_example_gradients(context)
@@ -213,8 +199,6 @@ class Tonga(ContextOptimizer):
             state["factor"] = factor
         direction = woodbury_solve(factor, gradient, group["damping"])
         self._add(-group["lr"], direction)
-        state["n_iter"] += 1
-        return loss
 
 
 def build(params: TongaParams, *, model: nn.Module) -> Tonga:
