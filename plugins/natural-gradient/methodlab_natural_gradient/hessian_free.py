@@ -179,7 +179,6 @@ class HessianFree(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-
     def _line_search(self, context: StepContext, theta: Tensor, step: Tensor,
                      losses: tuple[float, float], slope: float, state: dict[str, Any]) -> float:
         """The step length: the first 0.8^k meeting the Armijo condition, else 0."""
@@ -197,7 +196,6 @@ class HessianFree(ContextOptimizer):
         self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
     ) -> None:
         group = self.param_groups[0]
-
         gauss_newton = self.ggn(
             context,
             source=group["curvature_source"],

@@ -162,12 +162,10 @@ class KrylovSubspaceDescent(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-
     def _update(
         self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
     ) -> None:
         group = self.param_groups[0]
-
         gauss_newton = self.ggn(
             context,
             source=group["curvature_source"],

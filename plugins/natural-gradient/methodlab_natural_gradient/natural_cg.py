@@ -151,12 +151,10 @@ class NaturalConjugateGradient(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-
     def _update(
         self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
     ) -> None:
         group = self.param_groups[0]
-
         fisher = self.ggn(
             context, source=group["fisher_source"], batch_size=group["fisher_batch_size"],
             seed=state["n_iter"],

@@ -202,7 +202,6 @@ class NaturalGradient(ContextOptimizer):
         }
         super().__init__(params, defaults)
 
-
     def fisher_operator(self, context: StepContext) -> curvature.MatVec:
         """Return the Fisher-vector product this optimizer uses for the next update.
 
@@ -226,7 +225,6 @@ class NaturalGradient(ContextOptimizer):
         self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
     ) -> None:
         group = self.param_groups[0]
-
         fisher = self.fisher_operator(context)
         direction, info = natural_direction(
             fisher,

@@ -31,6 +31,13 @@ class OrderedDigits(Environment):
     else is the same for every seed. Update ``step`` uses the whole block
     :math:`B_{\min(\lfloor \text{step} / s \rfloor + 1,\, n)}`, ``s = steps_per_block``.
 
+    References:
+        Why Does Unsupervised Pre-training Help Deep Learning? (Erhan, Bengio, Courville,
+        Manzagol, Vincent & Bengio, 2010) https://jmlr.org/papers/v11/erhan10a.html
+
+        Revisiting Natural Gradient for Deep Networks (Pascanu & Bengio, 2014)
+        https://arxiv.org/abs/1301.3584
+
     Shapes:
         batches: inputs :math:`(\text{block\_size}, 64)`, targets :math:`(\text{block\_size},)`.
 

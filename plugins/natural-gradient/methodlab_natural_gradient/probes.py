@@ -20,6 +20,13 @@ class ProbeOutputs(Evaluator):
     what varies with the seed (Erhan et al., 2010, §6.4); a claim with ``"arm:probe.*"`` and
     ``reduce = "var"`` averages those variances over the probe outputs.
 
+    References:
+        Why Does Unsupervised Pre-training Help Deep Learning? (Erhan, Bengio, Courville,
+        Manzagol, Vincent & Bengio, 2010) https://jmlr.org/papers/v11/erhan10a.html
+
+        Revisiting Natural Gradient for Deep Networks (Pascanu & Bengio, 2014)
+        https://arxiv.org/abs/1301.3584
+
     Example:
         >>> from methodlab.components import Batch, EnvInfo
         >>> class Env(Environment):

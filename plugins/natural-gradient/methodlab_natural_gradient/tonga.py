@@ -162,7 +162,6 @@ class Tonga(ContextOptimizer):
         ))
         super().__init__(params, defaults)
 
-
     def per_example_gradients(self, context: StepContext) -> Tensor:
         r"""Rows :math:`g_i^\top` of this update's per-example gradients.
 
@@ -184,7 +183,6 @@ class Tonga(ContextOptimizer):
         self, context: StepContext, loss: Tensor, gradient: Tensor, state: dict[str, Any]
     ) -> None:
         group = self.param_groups[0]
-
         with torch.enable_grad():
             rows = self.per_example_gradients(context)
         state["per_example_gradients"] += len(rows)

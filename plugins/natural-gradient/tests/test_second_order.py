@@ -133,7 +133,7 @@ def test_hessian_free_line_search_never_increases_the_loss():
     loss = HalfSquaredError()
     optimizer = HessianFree(model.parameters(), max_iter=20, damping=1e-6, min_damping=1e-6)
     context = StepContext(model=model, loss=loss, batch=batch)
-    losses = [*run(optimizer, context, 8), float(loss(model, batch))]
+    losses = [*run(optimizer, context, 8), float(loss(model, batch).detach())]
     assert all(b <= a + 1e-12 for a, b in itertools.pairwise(losses))
 
 
@@ -165,11 +165,11 @@ def test_ksd_step_lies_in_the_subspace_and_lowers_the_loss():
     gradient = optimizer._gather_flat_grad()
     operator = curvature.ggn_operator(model, loss, batch.inputs, targets=batch.targets)
     basis = krylov_basis(operator, gradient, 4, previous)
-    start = float(loss(model, batch))
+    start = float(loss(model, batch).detach())
     run(optimizer, context, 1)
     step = flat(model) - before
     torch.testing.assert_close(basis @ (basis.T @ step), step)
-    assert float(loss(model, batch)) < start
+    assert float(loss(model, batch).detach()) < start
 
 
 # --- TONGA ---------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_decreases_loss_faster_than_sgd_per_update(name):
             for _ in range(10):
                 context.closure_for(sgd)()
                 sgd.step()
-        losses[arm] = float(HalfSquaredError()(model, batch))
+        losses[arm] = float(HalfSquaredError()(model, batch).detach())
     assert losses[name] < min(value for arm, value in losses.items() if arm != name), losses
 
 
