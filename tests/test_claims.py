@@ -194,3 +194,11 @@ def test_ratio_with_zero_divisor_fails_instead_of_raising():
     final = {"a": {"m": [1.0, 1.0]}, "b": {"m": [2.0, 2.0]}}
     claim = Claim(left="b:m", left_over="a:m", op=">", value=0.0, reduce="var")
     assert evaluate_claim(claim, final)["passed"] is False
+
+
+def test_wildcard_leaves_out_start_values_unless_asked():
+    final = {"a": {"p.0": [0.0, 2.0], "p.0@start": [0.0, 100.0]}}
+    final_only = evaluate_claim(Claim(left="a:p.*", op=">=", value=0.0, reduce="var"), final)
+    assert final_only["left"] == pytest.approx(2.0)
+    at_start = evaluate_claim(Claim(left="a:p.0@*", op=">=", value=0.0, reduce="var"), final)
+    assert at_start["left"] == pytest.approx(5000.0)

@@ -153,7 +153,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_new_plugin(tmp_path, capsys):
     assert cli.main(["new-plugin", "my-method", "--dir", str(tmp_path)]) == 0
-    root = tmp_path / "methodlab-my-method"
+    root = tmp_path / "my-method"
     assert capsys.readouterr().out.splitlines() == [
         f"created {root}", f"next: pip install -e {root} && pytest {root}"]
     assert (root / "methodlab_my_method" / "__init__.py").exists()

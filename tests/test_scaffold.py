@@ -33,7 +33,7 @@ FILES = [
 
 def test_scaffold_files(tmp_path):
     root = write_scaffold("my-method", tmp_path)
-    assert root == tmp_path / "methodlab-my-method"
+    assert root == tmp_path / "my-method"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == FILES
     project = tomllib.loads((root / "pyproject.toml").read_text())
     assert project["project"]["name"] == "methodlab-my-method"

@@ -209,7 +209,7 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
 
 
 def new_plugin(name: str, directory: str | Path = ".") -> Path:
-    """Create a plugin scaffold ``methodlab-<name>/`` under ``directory``; returns its path."""
+    """Create a plugin scaffold ``<name>/`` under ``directory``; returns its path."""
     from methodlab.scaffold import write_scaffold
 
     return write_scaffold(name, Path(directory))

@@ -35,7 +35,10 @@ def _metrics(reference: str, final: Mapping[str, Mapping[str, Sequence[float]]]
         raise KeyError(f"no arm {arm!r} in {reference!r}; arms: {', '.join(final)}")
     metrics = final[arm]
     if metric.endswith("*"):
-        names = sorted(name for name in metrics if name.startswith(metric[:-1]))
+        prefix = metric[:-1]
+        # "probe.*" means the final values; "@start" twins match only when asked for.
+        names = sorted(name for name in metrics if name.startswith(prefix)
+                       and ("@" not in name or "@" in prefix))
     else:
         names = [metric] if metric in metrics else []
     if not names:

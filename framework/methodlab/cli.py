@@ -18,7 +18,7 @@ __all__ = ["main"]
 _EPILOG = """\
 examples:
   methodlab run runs/quickstart.toml --check
-  methodlab run runs/quickstart.toml seeds=[0] optimizer.lr=0.05
+  methodlab run runs/quickstart.toml seeds=[0] arms.sgd.optimizer.lr=0.05
   methodlab run --resume methodlab-runs/quickstart
   methodlab list --kind optimizer
   methodlab show natural-gradient
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     new = commands.add_parser("new-plugin", help="create a plugin package scaffold")
     new.add_argument("name", help="plugin name, e.g. my-method")
-    new.add_argument("--dir", default=".", help="where to create methodlab-NAME/")
+    new.add_argument("--dir", default=".", help="where to create the folder NAME/")
     return parser
 
 
@@ -183,7 +183,15 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``methodlab`` console script; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops collecting positionals at the first option, so overrides written after
+    # an option (`run FILE --out D seeds=[0]`) arrive here; anything else is a real mistake.
+    if extra:
+        if getattr(args, "overrides", None) is None or not all(
+            "=" in item and not item.startswith("-") for item in extra
+        ):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     if args.version:
         from methodlab import __version__
 

@@ -67,12 +67,14 @@ class Progress:
             print(f"{self._label(trial)} step {trial.step}/{steps} loss {loss:.6g} "
                   f"({rate:.1f} steps/s, eta {eta:.0f}s)", file=self.stream, flush=True)
 
-    def finish(self, trial: Trial) -> None:
+    def finish(self, trial: Trial, *, stopped: bool = False) -> None:
+        """Close the trial's bar; report what it did unless it was stopped (its error line
+        says so) or had nothing left to do (its resume line says so)."""
         bar = self._bars.pop(id(trial), None)
         if bar is not None:
             bar.close()
         began, first = self._started.pop(id(trial), (time.perf_counter(), trial.step))
-        if not self.quiet:
+        if not self.quiet and not stopped and trial.step > first:
             seconds = time.perf_counter() - began
             loss = next((r["step.loss"] for r in reversed(trial.history) if "step.loss" in r),
                         float("nan"))

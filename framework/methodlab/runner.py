@@ -282,7 +282,7 @@ class Trial:
                     self.save()
                 progress.update(self, loss)
         except NonFiniteLoss as exc:
-            progress.finish(self)
+            progress.finish(self, stopped=True)
             if settings.on_nonfinite == "abort":
                 raise UserError(f"arm {self.arm!r} seed {self.seed}: {exc}") from None
             progress.error(self, f"{exc}; trial stopped, last checkpoint kept")

@@ -211,11 +211,14 @@ def _files(name: str) -> dict[str, str]:
 
 
 def write_scaffold(name: str, directory: Path) -> Path:
-    """Write ``methodlab-<name>/`` under ``directory`` and return its path."""
+    """Write the plugin folder ``<name>/`` under ``directory`` and return its path.
+
+    The folder holds distribution ``methodlab-<name>``, as the repository's ``plugins/<name>/``.
+    """
     if not _NAME.match(name):
         raise UserError(f"plugin name {name!r}: use lower-case words joined by '-', "
                         "e.g. 'my-method'")
-    root = directory / f"methodlab-{name}"
+    root = directory / name
     if root.exists():
         raise UserError(f"{root} already exists")
     for relative, text in _files(name).items():
