@@ -198,3 +198,27 @@ def test_show_type_names_do_not_depend_on_earlier_validation():
     types = {p["name"]: p["type"] for p in api.show("mlp")["params"]}
     assert types == {"hidden": "tuple[int, ...]", "activation": "str", "init": "str"}
     assert api.show("adam")["params"][1]["type"] == "tuple[float, float]"
+
+
+def test_show_picks_one_provider_of_a_duplicated_name():
+    import attrs as _attrs
+    from methodlab import api, hookimpl
+    from methodlab.plugin_manager import PluginSystem
+    from methodlab.types import OptimizerSpec
+
+    @_attrs.frozen
+    class Params:
+        rate: float = 0.5
+        """How fast."""
+
+    class Shadow:
+        @hookimpl
+        def methodlab_optimizers(self):
+            yield OptimizerSpec("sgd", "torch.optim:SGD", Params, "A second sgd.")
+
+    system = PluginSystem(autoload=False, strict=False, plugins=[("shadow", Shadow())])
+    assert api.show("sgd", system)["plugin"] == "methodlab"
+    shown = api.show("shadow:sgd", system)
+    assert shown["plugin"] == "shadow"
+    assert [(p["name"], p["default"], p["doc"]) for p in shown["params"]] == [
+        ("rate", 0.5, "How fast.")]

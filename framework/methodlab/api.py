@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import ast
+import difflib
 import inspect
 import itertools
 import sys
@@ -169,7 +170,8 @@ def _type_name(annotation: Any) -> str:
 
 
 def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]:
-    """Describe component ``name`` (or ``kind:name``): its parameters with types and defaults."""
+    """Describe component ``name`` (or ``kind:name``, or ``plugin:name`` to pick one provider
+    of a duplicated name): its parameters with types, defaults and documentation."""
     system = plugin_system or get_plugin_system()
     kinds = list(KINDS)
     if ":" in name and name.partition(":")[0] in KINDS:
@@ -177,10 +179,10 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
         kinds = [kind]
     matches = [(kind, system.components[kind][name]) for kind in kinds
                if name in system.components[kind]]
+    matches += [(kind, system.qualified[kind][name]) for kind in kinds
+                if name in system.qualified[kind] and name not in system.components[kind]]
     if not matches:
         every = sorted({n for k in KINDS for n in system.components[k]})
-        import difflib
-
         close = difflib.get_close_matches(name, every, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UserError(f"no component named {name!r}{hint}; see 'methodlab list'")
@@ -188,7 +190,7 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
         options = ", ".join(f"{kind}:{name}" for kind, _ in matches)
         raise UserError(f"{name!r} names several components; use one of {options}")
     kind, spec = matches[0]
-    record = system.provider(kind, spec.name)
+    record = system.provider(kind, name)
     docs = _field_docs(spec.params_cls)
     params = []
     for field in attrs.fields(spec.params_cls):
