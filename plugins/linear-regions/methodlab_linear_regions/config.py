@@ -20,6 +20,9 @@ class ZigzagParams:
     """Units n per hidden layer; each layer folds [0, 1] onto itself n times."""
     layers: int = attrs.field(default=4, validator=v.ge(1))
     """Hidden layers L; the network has n^L linear pieces on [0, 1] along the first input."""
+    fold_inputs: int = attrs.field(default=1, validator=v.ge(1))
+    """Number m of input coordinates folded, each by its own block of n units (a layer has
+    n·m units); the unit cube [0, 1]^m is then cut into n^(mL) cells."""
 
 
 @attrs.frozen

@@ -38,13 +38,16 @@ def readout(units: int) -> list[float]:
     return [1.0] + [(-2.0 if i % 2 else 2.0) for i in range(1, units)]
 
 
-def zigzag(units: int, layers: int, in_features: int = 1, out_features: int = 1
-           ) -> nn.Sequential:
-    r"""The zigzag network along the first input coordinate.
+def zigzag(units: int, layers: int, in_features: int = 1, out_features: int = 1,
+           fold_inputs: int = 1) -> nn.Sequential:
+    r"""The zigzag network along the first ``fold_inputs`` input coordinates.
 
     Layer 1: :math:`z = n x_1 - i`; layer :math:`l > 1`: :math:`z_j = n\,c^\top h - j` (the
     previous read-out folded into the next layer's weights); output :math:`c^\top h` on every
-    output (other inputs get weight 0).
+    output (other inputs get weight 0). With :math:`m` = ``fold_inputs`` > 1 each coordinate
+    :math:`x_k, k < m`, has its own block of :math:`n` units (block-diagonal weights) and the
+    output sums the blocks' read-outs: :math:`[0, 1]^m` is cut into :math:`n^{mL}` cells, the
+    construction behind Montúfar et al.'s :math:`(n/n_0)^{(L-1) n_0}` factor.
 
     Shapes:
         input ``(B, in_features)``, output ``(B, out_features)``.
@@ -54,22 +57,27 @@ def zigzag(units: int, layers: int, in_features: int = 1, out_features: int = 1
         >>> net(torch.tensor([[0.0], [0.125], [0.25], [0.5], [0.75]])).flatten().tolist()
         [0.0, 0.5, 1.0, 0.0, 1.0]
     """
+    if fold_inputs > in_features:
+        raise ValueError(f"cannot fold {fold_inputs} of {in_features} inputs")
+    m, width = fold_inputs, units * fold_inputs
     c = torch.tensor(readout(units))
-    offsets = -torch.arange(units, dtype=torch.float32)
+    offsets = -torch.arange(units, dtype=torch.float32).repeat(m)
     modules: list[nn.Module] = []
     with torch.no_grad():
-        first = nn.Linear(in_features, units)
+        first = nn.Linear(in_features, width)
         first.weight.zero_()
-        first.weight[:, 0] = units
+        for k in range(m):
+            first.weight[k * units : (k + 1) * units, k] = units
         first.bias.copy_(offsets)
         modules += [first, nn.ReLU()]
+        block = units * c.expand(units, units)
         for _ in range(layers - 1):
-            hidden = nn.Linear(units, units)
-            hidden.weight.copy_(units * c.expand(units, units))
+            hidden = nn.Linear(width, width)
+            hidden.weight.copy_(torch.block_diag(*[block] * m))
             hidden.bias.copy_(offsets)
             modules += [hidden, nn.ReLU()]
-        out = nn.Linear(units, out_features)
-        out.weight.copy_(c.expand(out_features, units))
+        out = nn.Linear(width, out_features)
+        out.weight.copy_(c.repeat(m).expand(out_features, width))
         out.bias.zero_()
         modules.append(out)
     return nn.Sequential(*modules)
@@ -77,4 +85,5 @@ def zigzag(units: int, layers: int, in_features: int = 1, out_features: int = 1
 
 def build_zigzag(params: ZigzagParams, *, env: Environment) -> nn.Sequential:
     """Build ``use = "zigzag"`` sized by the environment (folds along the first input)."""
-    return zigzag(params.units, params.layers, env.info.in_features, env.info.out_features)
+    return zigzag(params.units, params.layers, env.info.in_features, env.info.out_features,
+                  params.fold_inputs)

@@ -113,3 +113,18 @@ def test_dead_unit_is_not_double_counted():
 def test_unsupported_module_raises():
     with pytest.raises(TypeError):
         relu_layers(nn.Sequential(nn.Linear(1, 2), nn.Tanh(), nn.Linear(2, 1)))
+
+
+@pytest.mark.parametrize(("n", "depth"), [(3, 3), (2, 4), (2, 2)])
+def test_folded_zigzag_cuts_the_square_into_n_to_the_2l_cells(n, depth):
+    net = zigzag(n, depth, in_features=2, fold_inputs=2)
+    cells = count_plane(relu_layers(net), [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]).regions
+    assert cells == n ** (2 * depth)
+    assert cells <= deep_rectifier_upper(2, [2 * n] * depth)
+
+
+def test_deep_2d_construction_beats_every_shallow_net_with_as_many_units():
+    # 3 layers x 6 units = 18 units: 729 cells in the unit square; 18 shallow units: <= 172
+    cells = count_plane(relu_layers(zigzag(3, 3, 2, fold_inputs=2)),
+                        [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]).regions
+    assert cells == 729 > shallow_rectifier_regions(2, 18) == 172
