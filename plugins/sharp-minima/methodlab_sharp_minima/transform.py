@@ -40,14 +40,14 @@ from torch import nn
 __all__ = ["alpha_scale", "layer_alphas", "linear_layers", "parameter_scales"]
 
 # Activations with phi(c z) = c phi(z) for every c > 0.
-_HOMOGENEOUS = (nn.ReLU, nn.LeakyReLU, nn.Identity, nn.PReLU)
+_HOMOGENEOUS = (nn.ReLU, nn.LeakyReLU, nn.Identity)
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """Return the linear layers of a rectifier ``nn.Sequential``, in order.
 
     :raises ValueError: if ``model`` holds a module other than ``nn.Linear`` and
-        non-negatively homogeneous activations (ReLU, leaky ReLU, PReLU, identity), for which
+        non-negatively homogeneous activations (ReLU, leaky ReLU, identity), for which
         :math:`T_\\alpha` would change the function (tanh, sigmoid, BatchNorm, ...).
 
     Example:
