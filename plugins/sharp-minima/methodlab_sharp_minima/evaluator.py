@@ -14,9 +14,40 @@ from methodlab_sharp_minima.sharpness import (
     hutchinson_trace,
     power_iteration,
 )
-from methodlab_sharp_minima.transform import alpha_scale, layer_alphas, linear_layers
+from methodlab_sharp_minima.transform import (
+    alpha_scale,
+    layer_alphas,
+    linear_layers,
+    parameter_scales,
+)
 
 __all__ = ["Sharpness", "build_sharpness"]
+
+
+def _gradient_identity_error(
+    model: nn.Module,
+    scaled: nn.Module,
+    alphas: tuple[float, ...],
+    loss: OutputLoss,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+) -> float:
+    r"""Relative error of :math:`\nabla L(T\theta) = D^{-1} \nabla L(\theta)`."""
+    gradients = []
+    for net in (model, scaled):
+        params = [q for q in net.parameters() if q.requires_grad]
+        with torch.enable_grad(), curvature.frozen_batchnorm_stats(net):
+            value = loss.from_outputs(net(inputs), targets)
+            gradients.append(curvature.flatten(torch.autograd.grad(value, params)))
+    factors = torch.cat([
+        torch.full((q.numel(),), c, dtype=q.dtype, device=q.device)
+        for q, c in zip(model.parameters(), parameter_scales(model, alphas), strict=True)
+        if q.requires_grad
+    ])
+    predicted = gradients[0] / factors
+    # A floor on the denominator keeps the metric finite at an exact critical point.
+    scale = max(float(predicted.norm()), torch.finfo(predicted.dtype).tiny)
+    return float((gradients[1] - predicted).norm()) / scale
 
 
 class Sharpness(Evaluator):
@@ -27,6 +58,9 @@ class Sharpness(Evaluator):
     * ``max_output_change`` :math:`\max |f_{T_\alpha\theta}(x) - f_\theta(x)|` over the split
       (0 up to round-off: the function is unchanged);
     * ``loss`` :math:`L(T_\alpha\theta)`;
+    * ``gradient_identity_error`` :math:`\|\nabla L(T_\alpha\theta) - D^{-1} \nabla
+      L(\theta)\| / \|D^{-1} \nabla L(\theta)\|`, :math:`D` the per-parameter factors
+      (:func:`~methodlab_sharp_minima.transform.parameter_scales`): 0 up to round-off;
     * ``lambda_max`` the top Hessian eigenvalue by power iteration on
       :func:`methodlab.curvature.hessian_operator` products;
     * ``trace`` the Hessian trace (exact or Hutchinson; omitted for ``trace = "none"``);
@@ -46,8 +80,9 @@ class Sharpness(Evaluator):
         >>> _ = torch.manual_seed(0)
         >>> net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2)).double()
         >>> m = Sharpness(SharpnessParams(alpha=0.1))(net, env, CrossEntropy())
-        >>> m["max_output_change"] < 1e-12, sorted(m)
-        (True, ['eps_sharpness', 'lambda_max', 'loss', 'max_output_change', 'trace'])
+        >>> m["max_output_change"] < 1e-12, sorted(m)  # doctest: +NORMALIZE_WHITESPACE
+        (True, ['eps_sharpness', 'gradient_identity_error', 'lambda_max', 'loss',
+                'max_output_change', 'trace'])
     """
 
     def __init__(self, params: SharpnessParams) -> None:
@@ -77,7 +112,9 @@ class Sharpness(Evaluator):
             lam, vector = power_iteration(hessian, dim, max_iter=p.power_iterations,
                                           tol=p.power_tol, generator=generator, dtype=dtype,
                                           device=device)
-            metrics = {"max_output_change": change, "loss": value, "lambda_max": lam}
+            metrics = {"max_output_change": change, "loss": value, "lambda_max": lam,
+                       "gradient_identity_error": _gradient_identity_error(
+                           model, scaled, alphas, loss, inputs, targets)}
             if p.trace == "exact":
                 metrics["trace"] = exact_trace(hessian, dim, dtype=dtype, device=device)
             elif p.trace == "hutchinson":

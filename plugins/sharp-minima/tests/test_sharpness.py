@@ -86,6 +86,7 @@ def test_evaluator_lambda_max_follows_the_congruence():
                                                       rel=1e-6)
         assert metrics["trace"] == pytest.approx(float(h.trace()), rel=1e-10)
         assert metrics["max_output_change"] <= 1e-8
+        assert metrics["gradient_identity_error"] <= 1e-8
         results[alpha] = metrics
     assert results[0.1]["loss"] == pytest.approx(results[1.0]["loss"], rel=1e-12)
     assert results[0.1]["lambda_max"] > 10 * results[1.0]["lambda_max"]
