@@ -53,7 +53,7 @@ class SharpnessParams:
     """Stop power iteration when the Rayleigh quotient changes by less than this, relative."""
     trace: str = attrs.field(default="exact", validator=v.in_(("exact", "hutchinson", "none")))
     """Hessian trace: ``exact`` (P products with unit vectors, small nets), ``hutchinson``
-    (Rademacher probes) or ``none`` (reported as NaN is not allowed, so it is skipped)."""
+    (Rademacher probes) or ``none`` (the ``trace`` metric is left out)."""
     trace_samples: int = attrs.field(default=100, validator=v.ge(1))
     """Rademacher probes for ``trace = "hutchinson"``."""
     epsilon: float = attrs.field(default=1e-2, validator=v.gt(0.0))

@@ -63,7 +63,8 @@ def power_iteration(
         >>> round(value, 6), vector.abs().argmax().item()
         (5.0, 1)
     """
-    v = torch.randn(dim, generator=generator, dtype=dtype, device=device)
+    # Drawn on the CPU (where a default generator lives), then moved: same start on any device.
+    v = torch.randn(dim, generator=generator, dtype=dtype).to(device)
     v = v / v.norm()
     value = 0.0
     for _ in range(max_iter):
