@@ -48,6 +48,11 @@ class SobolevLossParams:
     """0 matches full Jacobians; k > 0 matches k random projections vᵀJ along unit vectors v
     in output space (stochastic Sobolev training), rescaled by C/k so the term estimates the
     squared Frobenius error."""
+    normalise: bool = False
+    """Divide the derivative term by the batch's mean squared target Jacobian norm
+    (1/B) Σ_b ‖J_b‖²_F, making it a relative error on the scale of the standardised values:
+    raw benchmark gradients span orders of magnitude (Beale's reach 10⁵), and without this
+    the derivative term swamps the value term."""
 
 
 @attrs.frozen

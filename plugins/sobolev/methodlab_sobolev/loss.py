@@ -19,6 +19,9 @@ Input derivatives are taken with ``torch.autograd.grad(create_graph=True)`` so t
 derivative term is differentiable in θ (a double backward). ReLU networks have zero second
 input derivatives, so order 1 is all the paper uses for them.
 
+With ``normalise`` the derivative term is divided by :math:`\frac1B\sum_b \|J_b\|_F^2`, a
+relative error that keeps the two terms on comparable scales.
+
 Targets are ``(B, C + C·D)``: the ``C`` values, then the Jacobian flattened row-major.
 
 References:
@@ -60,9 +63,11 @@ class SobolevLoss(Loss):
         inputs ``(B, D)``; model outputs ``(B, C)``; targets ``(B, C + C·D)``.
     """
 
-    def __init__(self, weight: float = 1.0, projections: int = 0) -> None:
+    def __init__(self, weight: float = 1.0, projections: int = 0,
+                 normalise: bool = False) -> None:
         self.weight = weight
         self.projections = projections
+        self.normalise = normalise
 
     def __call__(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         if self.weight == 0.0:
@@ -76,7 +81,11 @@ class SobolevLoss(Loss):
             count = outputs.shape[-1]
             values, jacobians = split_targets(batch.targets, count)
             value_term = (outputs - values).pow(2).sum(-1).mean()
-            return value_term + self.weight * self._derivative_term(inputs, outputs, jacobians)
+            derivative_term = self._derivative_term(inputs, outputs, jacobians)
+            if self.normalise:
+                scale = jacobians.pow(2).sum((1, 2)).mean()
+                derivative_term = derivative_term / scale.clamp_min(torch.finfo(scale.dtype).tiny)
+            return value_term + self.weight * derivative_term
 
     def _derivative_term(self, inputs: torch.Tensor, outputs: torch.Tensor,
                          jacobians: torch.Tensor) -> torch.Tensor:
@@ -98,4 +107,4 @@ class SobolevLoss(Loss):
 
 
 def build_sobolev(params: SobolevLossParams, *, env: Environment) -> SobolevLoss:
-    return SobolevLoss(params.weight, params.projections)
+    return SobolevLoss(params.weight, params.projections, params.normalise)

@@ -133,3 +133,13 @@ def test_input_jacobians_match_jacrev():
     x = torch.randn(3, 3, dtype=torch.float64)
     torch.testing.assert_close(input_jacobians(model, x),
                                torch.func.vmap(torch.func.jacrev(model))(x))
+
+
+def test_normalise_divides_the_derivative_term_by_the_target_scale():
+    model = _quadratic_model().double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    targets = torch.cat([model(x).detach(), 3.0 * torch.randn(4, 12, dtype=torch.float64)], -1)
+    plain = SobolevLoss(weight=1.0)(model, Batch(x, targets))
+    scale = targets[:, 4:].pow(2).sum(-1).mean()
+    normalised = SobolevLoss(weight=1.0, normalise=True)(model, Batch(x, targets))
+    torch.testing.assert_close(normalised, plain / scale)
