@@ -83,7 +83,7 @@ def test_projections_are_unbiased_for_the_frobenius_term():
     full = SobolevLoss(weight=1.0)(model, Batch(x, targets))
     torch.manual_seed(0)
     projected = SobolevLoss(weight=1.0, projections=4000)(model, Batch(x, targets))
-    assert float(projected) == pytest.approx(float(full), rel=0.05)
+    assert projected.item() == pytest.approx(full.item(), rel=0.05)
 
 
 def test_loss_is_differentiable_and_works_under_no_grad():
