@@ -19,11 +19,13 @@ from methodlab.testing.conformance import (
     tiny_document,
 )
 from methodlab.testing.entry_points import assert_entry_point_installed
+from methodlab.testing.run_files import run_file_tests
 
 __all__ = [
     "assert_entry_point_installed",
     "check_component",
     "conformance_suite",
     "isolated_plugin_system",
+    "run_file_tests",
     "tiny_document",
 ]

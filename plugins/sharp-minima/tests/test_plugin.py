@@ -1,10 +1,6 @@
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from methodlab.testing import conformance_suite
+from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
 
@@ -15,19 +11,4 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-sharp-minima", "sharp-minima")
 
 
-@pytest.mark.parametrize("run_file", sorted(p.name for p in RUNS.glob("*.toml")))
-def test_run_file_validates(run_file):
-    result = subprocess.run([sys.executable, "-m", "methodlab", "validate", str(RUNS / run_file)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("run_file", sorted(p.name for p in RUNS.glob("*.toml")))
-def test_run_file_claims_hold(run_file, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "methodlab", "run", str(RUNS / run_file), "--check", "--quiet",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS)
