@@ -15,6 +15,7 @@ import methodlab
 
 from methodlab_music21.config import (
     ChoraleParams,
+    FolkTuneParams,
     FrameLogisticParams,
     FrameNLLParams,
     NextFrameBernoulliParams,
@@ -52,6 +53,10 @@ def methodlab_environments() -> Iterator[methodlab.EnvironmentSpec]:
         "bach-chorales", "methodlab_music21.environment:build_bach_chorales", ChoraleParams,
         "The 409 Bach chorales of music21's corpus as binary piano rolls (P = 53, quarter notes).",
         example=_SEQUENCE)
+    yield methodlab.EnvironmentSpec(
+        "folk-tunes", "methodlab_music21.environment:build_folk_tunes", FolkTuneParams,
+        "The 1,838 tunes of O'Neill's Music of Ireland in music21's corpus as piano rolls.",
+        example={**_SEQUENCE, "environment": {**_TINY, "use": "folk-tunes"}})
 
 
 @methodlab.hookimpl

@@ -8,12 +8,17 @@ Collections:
     duplicates of ``.mxl`` chorales and the ``.rntxt`` files are Roman-numeral analyses, so
     neither is used: 409 pieces of the 433 files music21 lists for composer ``bach``.
 ``folk-tunes``
-    See :data:`COLLECTIONS` (tunes of the ABC collections in the corpus).
+    The tunes of O'Neill's *Music of Ireland* (1850 tunes, 1903) under
+    ``music21/corpus/oneills1850``, one piece per O'Neill number (1,838 numbers are present;
+    numbers transcribed twice are taken from the first file). Single-line melodies with
+    grace notes (which have no duration and so leave no trace).
 
-Split rule (deterministic, independent of which other files exist): a piece's catalogue key is
-its file name without the variant suffix (``bwv248.23-2`` → ``248.23``); it goes to ``train``
-when ``crc32(key) % 5`` is 0, 1 or 2, to ``valid`` when it is 3 and to ``test`` when it is 4.
-Variants of one chorale therefore always share a split.
+Split rule for the chorales (deterministic, independent of which other files exist): a
+piece's catalogue key is its file name without the variant suffix (``bwv248.23-2`` →
+``248.23``); it goes to ``train`` when ``crc32(key) % 5`` is 0, 1 or 2, to ``valid`` when it
+is 3 and to ``test`` when it is 4.
+Variants of one chorale therefore always share a split. Folk tunes use the same rule
+on their O'Neill number (``oneills0626`` → ``626``).
 
 Cache: the cells of every piece over all 128 MIDI pitches, one ``torch.save`` file per
 collection and quantum at ``<cache_dir>/music21/<collection>-m21_<music21 version>-q<quantum>
@@ -43,6 +48,7 @@ __all__ = [
     "cache_path",
     "catalogue_split",
     "default_cache_dir",
+    "folk_split",
     "load_named_pieces",
     "load_pieces",
     "typical_length",
@@ -73,35 +79,75 @@ class Collection:
     """A set of pieces in music21's corpus and its documented defaults."""
 
     name: str
-    units: Callable[[], list[Path]]
-    """The files to parse, in catalogue order."""
-    pieces_of: Callable[[Path, float], list[tuple[str, NoteCells]]]
-    """Parse one file into ``(piece name, cells)`` pairs."""
+    units: Callable[[], list[tuple[str, Path]]]
+    """``(piece name, file)`` of every piece, in catalogue order; cheap (no music parsing)."""
+    parse: Callable[[str, Path, float], NoteCells]
+    """Parse one piece into its cells at a quantum."""
     split_of: Callable[[str], str]
     min_pitch: int
     max_pitch: int
     quantum: float
 
 
+def _corpus_root() -> Path:
+    from music21 import corpus
+
+    return Path(corpus.__file__).parent
+
+
 def _natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
-def _chorale_files() -> list[Path]:
-    from music21 import corpus
-
-    files = [Path(p) for p in corpus.getComposer("bach")
-             if Path(p).suffix in {".mxl", ".xml"} and not Path(p).name.startswith("bwv846")]
-    return sorted(files, key=_natural_key)
+def _chorale_units() -> list[tuple[str, Path]]:
+    files = [path for path in (_corpus_root() / "bach").iterdir()
+             if path.suffix in {".mxl", ".xml"} and not path.name.startswith("bwv846")]
+    return [(path.stem, path) for path in sorted(files, key=_natural_key)]
 
 
-def _one_score(path: Path, quantum: float) -> list[tuple[str, NoteCells]]:
-    return [(path.stem, score_cells(parse_file(path), quantum))]
+def _parse_score(name: str, path: Path, quantum: float) -> NoteCells:
+    return score_cells(parse_file(path), quantum)
+
+
+_TUNE = re.compile(r"^X:\s*(\d+)", re.MULTILINE)
+
+
+def _folk_units() -> list[tuple[str, Path]]:
+    # Several O'Neill numbers were transcribed twice (overlapping files): the first file in
+    # name order wins, so every number is one piece.
+    units: dict[str, Path] = {}
+    for path in sorted((_corpus_root() / "oneills1850").glob("*.abc"), key=_natural_key):
+        for number in _TUNE.findall(path.read_text(encoding="utf-8", errors="replace")):
+            units.setdefault(f"oneills{int(number):04d}", path)
+    return sorted(units.items())
+
+
+def _parse_tune(name: str, path: Path, quantum: float) -> NoteCells:
+    from music21 import converter
+
+    number = int(name.removeprefix("oneills"))
+    text = path.read_text(encoding="utf-8", errors="replace")
+    tunes = re.split(r"(?m)^(?=X:)", text)
+    tune = next(t for t in tunes if (m := _TUNE.match(t)) and int(m.group(1)) == number)
+    return score_cells(converter.parse(tune, format="abc", forceSource=True,
+                                       storePickle=False), quantum)
+
+
+def folk_split(name: str) -> str:
+    """The split of a folk tune: ``crc32`` of its O'Neill number, as for the chorales.
+
+    Example:
+        >>> folk_split("oneills0001") == catalogue_split("1")
+        True
+    """
+    return catalogue_split(str(int(name.removeprefix("oneills"))))
 
 
 COLLECTIONS: dict[str, Collection] = {
-    "bach-chorales": Collection("bach-chorales", _chorale_files, _one_score, catalogue_split,
+    "bach-chorales": Collection("bach-chorales", _chorale_units, _parse_score, catalogue_split,
                                 min_pitch=36, max_pitch=88, quantum=1.0),
+    "folk-tunes": Collection("folk-tunes", _folk_units, _parse_tune, folk_split,
+                             min_pitch=55, max_pitch=88, quantum=0.5),
 }
 """The collections ``load_pieces`` knows, by name."""
 
@@ -129,22 +175,20 @@ def cache_path(collection: str, quantum: float, cache_dir: str = "") -> Path:
             / f"{collection}-m21_{music21.__version__}-q{tag}-v{_FORMAT}.pt")
 
 
-def _parse_unit(job: tuple[str, Path, float]) -> list[tuple[str, NoteCells]]:
-    name, path, quantum = job
-    return COLLECTIONS[name].pieces_of(path, quantum)
+def _parse_unit(job: tuple[str, str, Path, float]) -> tuple[str, NoteCells]:
+    collection, name, path, quantum = job
+    return name, COLLECTIONS[collection].parse(name, path, quantum)
 
 
-def _parse(collection: Collection, files: Sequence[Path], quantum: float,
+def _parse(collection: Collection, units: Sequence[tuple[str, Path]], quantum: float,
            workers: int) -> list[tuple[str, NoteCells]]:
-    jobs = [(collection.name, path, quantum) for path in files]
+    jobs = [(collection.name, name, path, quantum) for name, path in units]
     # Forked workers inherit the imported music21, so the parallel start-up costs nothing;
     # small jobs (the tests) stay in-process.
     if workers > 1 and len(jobs) >= 32 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parsed = pool.map(_parse_unit, jobs, chunksize=8)
-    else:
-        parsed = [_parse_unit(job) for job in jobs]
-    return [piece for unit in parsed for piece in unit]
+            return pool.map(_parse_unit, jobs, chunksize=8)
+    return [_parse_unit(job) for job in jobs]
 
 
 def _save(path: Path, pieces: list[tuple[str, NoteCells]]) -> None:
@@ -171,32 +215,31 @@ def _load(path: Path) -> list[tuple[str, NoteCells]]:
                                           state["frames_per_piece"].tolist(), strict=True)]
 
 
+def _first(collection: Collection, items: Sequence[tuple[str, object]],
+           limit: int) -> list[tuple[str, object]]:
+    """The first ``limit`` items of each split, in their order."""
+    counts = dict.fromkeys(SPLITS, 0)
+    kept = []
+    for name, item in items:
+        split = collection.split_of(name)
+        if counts[split] < limit:
+            kept.append((name, item))
+            counts[split] += 1
+    return kept
+
+
 def _pieces(collection: Collection, quantum: float, cache_dir: str, limit: int,
             workers: int) -> list[tuple[str, NoteCells]]:
     path = cache_path(collection.name, quantum, cache_dir)
     if path.is_file():
         pieces = _load(path)
-    elif limit:
-        # A few pieces per split (tests, smoke runs): parse just those, cache nothing.
-        chosen, counts = [], dict.fromkeys(SPLITS, 0)
-        for file in collection.units():
-            split = collection.split_of(file.stem)
-            if counts[split] < limit:
-                chosen.append(file)
-                counts[split] += 1
-        pieces = _parse(collection, chosen, quantum, workers)
-    else:
-        pieces = _parse(collection, collection.units(), quantum, workers)
-        _save(path, pieces)
+        return _first(collection, pieces, limit) if limit else pieces
     if limit:
-        counts = dict.fromkeys(SPLITS, 0)
-        kept = []
-        for name, cells in pieces:
-            split = collection.split_of(name)
-            if counts[split] < limit:
-                kept.append((name, cells))
-                counts[split] += 1
-        pieces = kept
+        # A few pieces per split (tests, smoke runs): parse just those, cache nothing.
+        return _parse(collection, _first(collection, collection.units(), limit), quantum,
+                      workers)
+    pieces = _parse(collection, collection.units(), quantum, workers)
+    _save(path, pieces)
     return pieces
 
 
