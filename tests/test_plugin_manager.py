@@ -63,14 +63,15 @@ def test_builtins_register_through_the_hooks():
     assert record.builtin and record.status == "loaded" and record.errors == []
     assert record.distribution == "methodlab"
     assert sorted(system.components["optimizer"]) == ["adagrad", "adam", "rmsprop", "sgd"]
-    assert sorted(system.components["model"]) == ["autoencoder", "mlp"]
+    assert sorted(system.components["model"]) == ["autoencoder", "mlp", "recurrent"]
     assert sorted(system.components["loss"]) == ["bernoulli-cross-entropy", "cross-entropy",
                                                   "mse"]
-    assert sorted(system.components["environment"]) == ["digits", "synthetic-regression"]
-    assert sorted(system.components["evaluator"]) == ["accuracy", "loss"]
+    assert sorted(system.components["environment"]) == ["char-text", "digits",
+                                                         "synthetic-regression"]
+    assert sorted(system.components["evaluator"]) == ["accuracy", "bits-per-character", "loss"]
     # Built-ins are ordinary pluggy plugins registered under their module name.
     assert system.pm.get_plugin("methodlab.builtins") is sys.modules["methodlab.builtins"]
-    assert len(record.components) == 13
+    assert len(record.components) == 16
 
 
 def test_qualified_names_and_provider():
@@ -349,7 +350,7 @@ def test_a_raising_registration_hook_loses_only_its_own_components():
     assert record.status == "partial"
     assert record.errors == ["methodlab_models() raised RuntimeError: boom"]
     assert system.get("optimizer", "kept").name == "kept"
-    assert sorted(system.components["model"]) == ["autoencoder", "mlp"]
+    assert sorted(system.components["model"]) == ["autoencoder", "mlp", "recurrent"]
     with pytest.raises(PluginError, match=r"methodlab_models\(\) raised RuntimeError: boom"):
         isolated_plugin_system(("raiser", _RaisingModels()), strict=True)
 
@@ -472,7 +473,7 @@ def test_listing_components_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["13", "False"]
+    assert result.stdout.split() == ["16", "False"]
 
 
 def test_help_imports_neither_torch_nor_plugins():

@@ -78,7 +78,7 @@ def run(
         spec = load_resolved(directory, plugin_system)
         if path is not None:
             given = load_run_file(path, overrides, plugin_system)
-            if _comparable(given) != _comparable(spec):
+            if comparable(given) != comparable(spec):
                 raise UserError(f"{path} differs from the run stored in {directory}; resume "
                                 "without the run file, or start a new run (--force)")
         elif overrides:
@@ -106,7 +106,8 @@ def _execute(spec: RunSpec, directory: Path, resume: bool, plugin_system: Plugin
     return RunOutcome(directory, summary)
 
 
-def _comparable(spec: RunSpec) -> Any:
+def comparable(spec: RunSpec) -> Any:
+    """The part of a run's document that decides whether two runs are the same run."""
     document = dict(spec.document)
     document.pop("methodlab", None)
     # resolved.toml always records the name; a run file may leave it to the file name.

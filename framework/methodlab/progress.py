@@ -25,6 +25,11 @@ class Progress:
     def _label(self, trial: Trial) -> str:
         return f"[{trial.arm} seed {trial.seed}]"
 
+    def line(self, message: str) -> None:
+        """A message about the run as a whole."""
+        if not self.quiet:
+            print(message, file=self.stream, flush=True)
+
     def note(self, trial: Trial, message: str) -> None:
         if not self.quiet:
             print(f"{self._label(trial)} {message}", file=self.stream, flush=True)

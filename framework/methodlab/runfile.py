@@ -72,6 +72,7 @@ __all__ = [
     "ArmSpec",
     "Claim",
     "ComponentRef",
+    "InputSpec",
     "RunSpec",
     "TrainSettings",
     "apply_overrides",
@@ -81,7 +82,8 @@ __all__ = [
 
 COMPONENT_TABLES = ("environment", "model", "loss", "optimizer")
 TOP_LEVEL_KEYS = (
-    "name", "description", "seeds", "train", *COMPONENT_TABLES, "evaluators", "arms", "claims"
+    "name", "description", "seeds", "inputs", "train", *COMPONENT_TABLES, "evaluators", "arms",
+    "claims",
 )
 ARM_KEYS = ("train", *COMPONENT_TABLES, "evaluators")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -135,6 +137,26 @@ class ArmSpec:
     optimizer: ComponentRef
     evaluators: Mapping[str, ComponentRef]
     train: TrainSettings
+
+
+@attrs.frozen
+class InputSpec:
+    """An ``[inputs.<name>]`` table: an earlier run whose trained models this run uses.
+
+    Example (a distillation run that needs the teacher trained by another run file)::
+
+        [inputs.teacher]
+        run = "teacher-digits.toml"
+        arm = "teacher"
+    """
+
+    run: str
+    """The earlier run's run file, relative to this run file. Its results are looked up under
+    the same output directory by its name, and produced first when they are missing."""
+    arm: str = ""
+    """The earlier run's arm to use; may be left out when that run has a single arm."""
+    seed: int | None = None
+    """The earlier run's seed to use; by default each trial uses the trial's own seed."""
 
 
 _OPS = ("<", "<=", ">", ">=", "within")
@@ -191,6 +213,8 @@ class RunSpec:
     document: Mapping[str, Any]
     """The document after overrides, which ``resolved.toml`` records."""
     source: str
+    inputs: Mapping[str, InputSpec] = attrs.field(factory=dict)
+    """Earlier runs this run uses, with ``run`` made absolute."""
 
     def arm(self, name: str) -> ArmSpec:
         for arm in self.arms:
@@ -620,10 +644,45 @@ def validate_document(
                         f"{claim.min_seeds} exceeds the number of seeds ({len(seeds)})")
         claims.append(claim)
 
+    inputs = _inputs(check, document, source)
     if check.problems:
         raise RunFileError(check.problems)
+    document = dict(document)
+    if inputs:
+        # resolved.toml lives elsewhere: record where the earlier run files really are.
+        document["inputs"] = {key: {k: v for k, v in attrs.asdict(spec).items()
+                                    if v not in ("", None)}
+                              for key, spec in inputs.items()}
     return RunSpec(name, description, tuple(seeds), tuple(arms), tuple(claims),
-                   dict(document), source)
+                   document, source, inputs)
+
+
+def _inputs(check: _Validator, document: Mapping[str, Any], source: str
+            ) -> dict[str, InputSpec]:
+    """The ``[inputs.<name>]`` tables, with each ``run`` resolved against the run file."""
+    tables = document.get("inputs", {})
+    if not isinstance(tables, Mapping):
+        check.error("inputs", "expected a table of [inputs.<name>] tables")
+        return {}
+    inputs = {}
+    for key, table in tables.items():
+        path = f"inputs.{key}"
+        if not isinstance(table, Mapping):
+            check.error(path, "expected a table with run = \"<run file>\"")
+            continue
+        spec, errors = structure(table, InputSpec, path)
+        for line in errors:
+            check.error("", line)
+        if spec is None:
+            continue
+        run = Path(spec.run).expanduser()
+        if not run.is_absolute():
+            run = Path(source).resolve().parent / run
+        if not run.is_file():
+            check.error(_join(path, "run"), f"no such run file: {run}")
+            continue
+        inputs[key] = attrs.evolve(spec, run=str(run))
+    return inputs
 
 
 def split_reference(reference: str, arm_names: Sequence[str]) -> tuple[str, str]:

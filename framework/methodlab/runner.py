@@ -30,6 +30,7 @@ from methodlab.checkpoint import capture_rng, load_checkpoint, restore_rng, save
 from methodlab.claims import evaluate_claim
 from methodlab.components import Environment, Evaluator, Loss
 from methodlab.errors import UserError
+from methodlab.inputs import Inputs, accepts_inputs, inputs_for, prepare_inputs
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
 from methodlab.progress import Progress
 from methodlab.runfile import ArmSpec, ComponentRef, RunSpec, validate_document
@@ -79,7 +80,8 @@ class Trial:
 
     Attributes available to lifecycle hooks: ``arm`` (name), ``seed``, ``spec``
     (:class:`~methodlab.runfile.ArmSpec`), ``env``, ``model``, ``loss``, ``optimizer``,
-    ``step`` (updates done) and ``directory``.
+    ``step`` (updates done), ``directory`` and ``inputs`` (earlier runs, see
+    :mod:`methodlab.inputs`).
     """
 
     def __init__(
@@ -88,12 +90,14 @@ class Trial:
         seed: int,
         plugins: PluginSystem | None = None,
         directory: Path | None = None,
+        inputs: Inputs | None = None,
     ) -> None:
         self.spec = spec
         self.arm = spec.name
         self.seed = seed
         self.plugins = plugins or get_plugin_system()
         self.directory = directory
+        self.inputs = inputs if inputs is not None else Inputs({})
         self.device = resolve_device(spec.train.device)
         self.dtype = getattr(torch, spec.train.dtype)
         self.step = 0
@@ -108,8 +112,11 @@ class Trial:
     def _construct(self, ref: ComponentRef, **context: Any) -> Any:
         # Factories reject settings they cannot honour (an autoencoder whose sizes do not
         # match the data) with plain exceptions: report them as one line naming the component.
+        factory = self._factory(ref)
+        if accepts_inputs(factory):
+            context["inputs"] = self.inputs
         try:
-            return self._factory(ref)(ref.params, **context)
+            return factory(ref.params, **context)
         except Exception as exc:
             raise UserError(f"arm {self.arm!r}: cannot build {ref.kind} {ref.use!r}: "
                             f"{type(exc).__name__}: {exc}") from exc
@@ -365,13 +372,17 @@ def execute(
     versions = plugins.versions()
     if not resume:
         (directory / RESOLVED).write_text(tomli_w.dumps(resolved_document(spec, versions)))
+    prepare_inputs(spec, directory.parent, plugins, progress)
     run = Run(spec, directory, plugins, versions)
     plugins.hook.methodlab_run_start(run=run)
     for arm in spec.arms:
         for seed in spec.seeds:
             trial_dir = directory / "trials" / arm.name / f"seed-{seed}"
             trial_dir.mkdir(parents=True, exist_ok=True)
-            trial = Trial(arm, seed, plugins, trial_dir)
+            device = resolve_device(arm.train.device)
+            inputs = inputs_for(spec, directory.parent, seed, plugins, device,
+                                getattr(torch, arm.train.dtype))
+            trial = Trial(arm, seed, plugins, trial_dir, inputs)
             run.results.append(trial.run(progress, resume=resume))
     summary = aggregate(spec, run.results, versions)
     summary["claims"] = [evaluate_claim(claim, summary["per_seed"]) for claim in spec.claims]

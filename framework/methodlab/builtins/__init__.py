@@ -12,6 +12,7 @@ _PKG = "methodlab.builtins"
 # The conformance suite runs each component on its example: keep the data tiny.
 _DIGITS = {"use": "digits", "n_labeled": 64, "batch_size": 16}
 _DIGITS_RECONSTRUCTION = {**_DIGITS, "task": "reconstruction"}
+_TEXT = {"use": "char-text", "seq_len": 8, "batch_size": 4, "eval_chars": 64}
 
 
 @hookimpl
@@ -34,6 +35,10 @@ def methodlab_models() -> Iterator[ModelSpec]:
                     "Deep autoencoder with a linear (logit) output layer.",
                     example={"environment": _DIGITS_RECONSTRUCTION,
                              "loss": {"use": "bernoulli-cross-entropy"}})
+    yield ModelSpec("recurrent", f"{_PKG}.models:build_recurrent", c.RecurrentParams,
+                    "RNN, GRU or LSTM with a per-step read-out; embeds token inputs.",
+                    example={"environment": _TEXT, "loss": {"use": "cross-entropy"},
+                             "params": {"hidden": 8}})
 
 
 @hookimpl
@@ -56,6 +61,11 @@ def methodlab_environments() -> Iterator[EnvironmentSpec]:
     yield EnvironmentSpec("synthetic-regression", f"{_PKG}.environments:build_regression",
                           c.SyntheticRegressionParams,
                           "Regression on a fixed random tanh teacher network plus noise.")
+    yield EnvironmentSpec("char-text", f"{_PKG}.text:build_char_text", c.CharTextParams,
+                          "Next-character prediction on a text file (default: pydoc_data).",
+                          example={"loss": {"use": "cross-entropy"},
+                                   "model": {"use": "recurrent", "hidden": 8},
+                                   "params": {k: v for k, v in _TEXT.items() if k != "use"}})
 
 
 @hookimpl
@@ -66,3 +76,8 @@ def methodlab_evaluators() -> Iterator[EvaluatorSpec]:
                         "Classification accuracy (and error) over a split.",
                         example={"environment": _DIGITS,
                                  "loss": {"use": "cross-entropy"}})
+    yield EvaluatorSpec("bits-per-character", f"{_PKG}.text:build_bits_per_character",
+                        c.BitsPerCharacterParams,
+                        "Next-character cross-entropy over a split, in bits per character.",
+                        example={"environment": _TEXT, "loss": {"use": "cross-entropy"},
+                                 "model": {"use": "recurrent", "hidden": 8}})

@@ -10,12 +10,15 @@ __all__ = [
     "AdagradParams",
     "AdamParams",
     "AutoencoderParams",
+    "BitsPerCharacterParams",
+    "CharTextParams",
     "CrossEntropyParams",
     "DigitsParams",
     "LossEvaluatorParams",
     "MLPParams",
     "NoParams",
     "RMSpropParams",
+    "RecurrentParams",
     "SGDParams",
     "SyntheticRegressionParams",
 ]
@@ -111,6 +114,18 @@ class AutoencoderParams:
             raise ValueError("'sizes' needs at least two positive widths")
 
 
+@attrs.frozen
+class RecurrentParams:
+    hidden: int = attrs.field(default=128, validator=v.gt(0))
+    """Hidden units per layer."""
+    layers: int = attrs.field(default=1, validator=v.gt(0))
+    """Stacked recurrent layers."""
+    cell: str = attrs.field(default="rnn", validator=v.in_(("rnn", "gru", "lstm")))
+    """``rnn`` (tanh), ``gru`` or ``lstm`` (the ``torch.nn`` implementations)."""
+    embedding: int = attrs.field(default=0, validator=v.ge(0))
+    """Width of the token embedding for text (0: as many as the vocabulary)."""
+
+
 # --- losses ----------------------------------------------------------------------------------
 
 
@@ -159,6 +174,20 @@ class SyntheticRegressionParams:
     """Seed of the teacher network and the data (independent of the run's seed)."""
 
 
+@attrs.frozen
+class CharTextParams:
+    path: str = ""
+    """A UTF-8 text file; empty means the English help topics CPython ships in ``pydoc_data``."""
+    seq_len: int = attrs.field(default=100, validator=v.gt(0))
+    """Characters per window ``T`` (the model predicts each one from those before it)."""
+    batch_size: int = attrs.field(default=32, validator=v.gt(0))
+    """Windows per training batch ``B``."""
+    valid_fraction: float = attrs.field(default=0.1, validator=[v.gt(0.0), v.lt(1.0)])
+    """Fraction of the text, at its end, held out as the ``valid`` split."""
+    eval_chars: int = attrs.field(default=100_000, validator=v.gt(0))
+    """Evaluate at most this many characters from the start of a split."""
+
+
 # --- evaluators ------------------------------------------------------------------------------
 
 
@@ -172,3 +201,9 @@ class LossEvaluatorParams:
 class AccuracyParams:
     split: str = "test"
     """Split of the environment to evaluate on (e.g. ``train``, ``test``)."""
+
+
+@attrs.frozen
+class BitsPerCharacterParams:
+    split: str = "valid"
+    """Split of the text to evaluate on (``train`` or ``valid``)."""

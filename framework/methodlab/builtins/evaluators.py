@@ -39,7 +39,7 @@ class Accuracy(Evaluator):
         for batch in env.split(self.split):
             predictions = model(batch.inputs).argmax(-1)
             correct += int((predictions == batch.targets).sum())
-            count += len(batch.targets)
+            count += batch.targets.numel()
         accuracy = correct / count
         return {"accuracy": accuracy, "error": 1.0 - accuracy}
 

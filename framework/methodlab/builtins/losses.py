@@ -17,18 +17,21 @@ class CrossEntropy(OutputLoss):
     """Softmax cross-entropy :math:`-\\log \\mathrm{softmax}(z)_y`, averaged over the batch.
 
     Shapes:
-        outputs ``(B, C)`` logits; targets ``(B,)`` class indices.
+        outputs ``(B, C)`` logits and targets ``(B,)`` class indices, or per time step:
+        outputs ``(B, T, C)`` and targets ``(B, T)`` (averaged over ``B`` and ``T``).
     """
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         self.label_smoothing = label_smoothing
 
     def from_outputs(self, outputs: torch.Tensor, targets: Any) -> torch.Tensor:
-        return F.cross_entropy(outputs, targets, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(outputs.flatten(0, -2), targets.flatten(),
+                               label_smoothing=self.label_smoothing)
 
     def sample_targets(self, outputs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         probs = torch.softmax(outputs.detach(), dim=-1)
-        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        draws = torch.multinomial(probs.flatten(0, -2), 1, generator=generator)
+        return draws.reshape(probs.shape[:-1])
 
 
 class MeanSquaredError(OutputLoss):

@@ -1,4 +1,4 @@
-"""Built-in models: multi-layer perceptron and deep autoencoder."""
+"""Built-in models: multi-layer perceptron, deep autoencoder and recurrent network."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import itertools
 import torch
 from torch import nn
 
-from methodlab.builtins.config import AutoencoderParams, MLPParams
+from methodlab.builtins.config import AutoencoderParams, MLPParams, RecurrentParams
 from methodlab.components import Environment
 
-__all__ = ["build_autoencoder", "build_mlp", "feedforward", "sparse_init_"]
+__all__ = ["Recurrent", "build_autoencoder", "build_mlp", "build_recurrent", "feedforward",
+           "sparse_init_"]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -74,3 +75,45 @@ def build_autoencoder(params: AutoencoderParams, *, env: Environment) -> nn.Sequ
             f"{data_size}"
         )
     return feedforward(params.sizes, params.activation, params.init)
+
+_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class Recurrent(nn.Module):
+    """A recurrent network with a linear read-out at every time step.
+
+    .. math:: h_t = \\mathrm{cell}(x_t, h_{t-1}), \\qquad y_t = W h_t + b
+
+    Token inputs (``torch.long``) are embedded first, so the same model serves character text
+    and real-valued sequences (piano rolls).
+
+    Shapes:
+        input ``(B, T)`` token indices or ``(B, T, D)`` features; output ``(B, T, C)``.
+
+    Example:
+        >>> model = Recurrent(in_features=5, out_features=5, hidden=8, tokens=True)
+        >>> model(torch.zeros(2, 7, dtype=torch.long)).shape
+        torch.Size([2, 7, 5])
+    """
+
+
+    def __init__(self, in_features: int, out_features: int, *, hidden: int = 128,
+                 layers: int = 1, cell: str = "rnn", tokens: bool = False,
+                 embedding: int = 0) -> None:
+        super().__init__()
+        width = embedding or in_features
+        self.embed = nn.Embedding(in_features, width) if tokens else None
+        self.rnn = _CELLS[cell](width, hidden, num_layers=layers, batch_first=True)
+        self.readout = nn.Linear(hidden, out_features)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        features = inputs if self.embed is None else self.embed(inputs)
+        states, _ = self.rnn(features)
+        return self.readout(states)
+
+
+def build_recurrent(params: RecurrentParams, *, env: Environment) -> Recurrent:
+    tokens = env.info.task == "characters"
+    return Recurrent(env.info.in_features, env.info.out_features, hidden=params.hidden,
+                     layers=params.layers, cell=params.cell, tokens=tokens,
+                     embedding=params.embedding if tokens else 0)

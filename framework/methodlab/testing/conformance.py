@@ -9,6 +9,10 @@ the spec's ``example`` for the rest) and checked:
 4. a trial's state survives ``torch.save`` → ``torch.load(weights_only=True)`` and the
    restored trial continues bitwise identically;
 5. two trials with the same seed agree bitwise, and ``repr`` of the model works.
+
+A component whose factory takes ``inputs`` (earlier runs, :mod:`methodlab.inputs`) names them
+in its example, e.g. ``example={"inputs": {"teacher": {"run": str(TINY_TEACHER_TOML)}}}`` with
+an absolute path; the suite trains those runs into a temporary directory first.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ from __future__ import annotations
 import copy
 import io
 import math
+import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 from methodlab.checkpoint import restore_rng
+from methodlab.inputs import inputs_for, prepare_inputs
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
-from methodlab.runfile import ArmSpec, validate_document
+from methodlab.runfile import validate_document
 from methodlab.types import ComponentSpec
 
 __all__ = ["check_component", "conformance_suite", "isolated_plugin_system", "tiny_document"]
@@ -68,8 +76,16 @@ def _document_for(kind: str, qualified: str, spec: ComponentSpec) -> dict[str, A
     return document
 
 
-def _arm(document: Mapping[str, Any], plugins: PluginSystem) -> ArmSpec:
-    return validate_document(document, "<conformance>", plugins).arms[0]
+def _trial_factory(document: Mapping[str, Any], plugins: PluginSystem,
+                   out: Path) -> Callable[[], Any]:
+    """Builds fresh seed-0 trials of the document's only arm, its inputs trained under out."""
+    from methodlab.progress import Progress
+    from methodlab.runner import Trial
+
+    spec = validate_document(document, "<conformance>", plugins)
+    prepare_inputs(spec, out, plugins, Progress(sys.stderr, quiet=True))
+    return lambda: Trial(spec.arms[0], seed=0, plugins=plugins,
+                         inputs=inputs_for(spec, out, 0, plugins, "cpu", torch.float64))
 
 
 def _snapshot(trial: Any) -> list[torch.Tensor]:
@@ -78,17 +94,17 @@ def _snapshot(trial: Any) -> list[torch.Tensor]:
 
 def check_component(kind: str, name: str, plugins: PluginSystem | None = None) -> None:
     """Run the conformance checks on one component; raises ``AssertionError`` on failure."""
-    from methodlab.runner import Trial
-
     plugins = plugins or get_plugin_system()
     spec = plugins.get(kind, name)
     label = f"{kind} {name!r}"
     spec.load_factory()
-    document = _document_for(kind, name, spec)
-    arm = _arm(document, plugins)
+    with tempfile.TemporaryDirectory() as out:
+        _check_trials(label, _trial_factory(_document_for(kind, name, spec), plugins, Path(out)))
 
+
+def _check_trials(label: str, new_trial: Callable[[], Any]) -> None:
     with torch.random.fork_rng(devices=[]):
-        trial = Trial(arm, seed=0, plugins=plugins)
+        trial = new_trial()
         assert repr(trial.model), f"{label}: empty model repr"
 
         # Every trainable parameter gets a gradient from the loss.
@@ -111,7 +127,7 @@ def check_component(kind: str, name: str, plugins: PluginSystem | None = None) -
         torch.save(trial.state_dict(), buffer)
         buffer.seek(0)
         state = torch.load(buffer, weights_only=True)
-        restored = Trial(arm, seed=0, plugins=plugins)
+        restored = new_trial()
         restored.load_state_dict(state)
         # Both trials draw from the process-wide generators: give each the saved state.
         restore_rng(state["rng"])
@@ -126,10 +142,10 @@ def check_component(kind: str, name: str, plugins: PluginSystem | None = None) -
 
     # Two seeded trials agree bitwise.
     with torch.random.fork_rng(devices=[]):
-        first = Trial(arm, seed=0, plugins=plugins)
+        first = new_trial()
         first_losses = [first.train_step() for _ in range(_STEPS)]
     with torch.random.fork_rng(devices=[]):
-        second = Trial(arm, seed=0, plugins=plugins)
+        second = new_trial()
         second_losses = [second.train_step() for _ in range(_STEPS)]
     assert first_losses == second_losses, (
         f"{label}: two runs with seed 0 differ: {first_losses} vs {second_losses}")
