@@ -202,3 +202,36 @@ def test_wildcard_leaves_out_start_values_unless_asked():
     assert final_only["left"] == pytest.approx(2.0)
     at_start = evaluate_claim(Claim(left="a:p.0@*", op=">=", value=0.0, reduce="var"), final)
     assert at_start["left"] == pytest.approx(5000.0)
+
+
+# -- claims over arm families ----------------------------------------------------------------
+
+FAMILIES = {"plain-a": {"mse": [4.0, 4.0]}, "sobolev-a": {"mse": [1.0, 1.0]},
+            "plain-b": {"mse": [2.0, 2.0]}, "sobolev-b": {"mse": [3.0, 3.0]},
+            "plain-c": {"mse": [9.0, 9.0]}, "sobolev-c": {"mse": [1.0, float("nan")]}}
+
+
+@pytest.mark.parametrize(("min_arms", "passed"), [(1, True), (2, False), (0, False)])
+def test_a_family_claim_counts_the_arm_pairs_that_hold(min_arms, passed):
+    # Pair c has a diverged seed: its mean is NaN, so it cannot hold.
+    result = evaluate_claim(Claim(left="sobolev-*:mse", op="<", right="plain-*:mse",
+                                  min_arms=min_arms), FAMILIES)
+    assert result["passed"] is passed
+    assert {key: pair["passed"] for key, pair in result["pairs"].items()} == {
+        "a": True, "b": False, "c": False}
+    assert result["pairs_holding"] == 1
+    assert result["pairs_needed"] == (min_arms or 3)
+    assert "holds for 1 of 3 arm pairs" in format_verdict(result)
+
+
+@pytest.mark.parametrize(("across", "value", "expected"), [
+    ("median", 2.0, 4.0), ("max", 10.0, 8.0), ("min", 0.5, 2 / 3)])
+def test_a_statistic_across_arm_pairs_of_a_ratio(across, value, expected):
+    final = {key: arms for key, arms in FAMILIES.items() if not key.endswith("c")}
+    final["plain-d"], final["sobolev-d"] = {"mse": [8.0, 8.0]}, {"mse": [1.0, 1.0]}
+    result = evaluate_claim(Claim(left="plain-*:mse", left_over="sobolev-*:mse", op=">=",
+                                  value=value, across=across), final)
+    # Ratios per pair: a 4, b 2/3, d 8.
+    assert result["left"] == pytest.approx(expected)
+    assert result["passed"] is (expected >= value)
+    assert "over arm pairs" in result["statement"]

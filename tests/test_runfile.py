@@ -526,7 +526,7 @@ def test_valid_claims(plugins):
     ({"left": "sgd:x", "op": "<", "value": "1"}, "claims[0].value: expected float, got str '1'"),
     ({"left": "sgd:x", "op": "<", "value": 1, "treshold": 1},
      "claims[0].treshold: unknown key; known keys: left, op, right, left_over, right_over, "
-     "value, scale, offset, tolerance, reduce, min_seeds, name"),
+     "value, scale, offset, tolerance, reduce, min_seeds, min_arms, across, name"),
     ({"op": "<", "value": 1}, "claims[0].left: required key missing"),
     (3, "claims[0]: expected a table"),
 ])
@@ -538,3 +538,40 @@ def test_single_arm_claims_may_omit_the_arm(plugins):
     document = tiny_document()
     document["claims"] = [{"left": "check.loss", "op": "<", "right": "check.loss@start"}]
     assert validate_document(document, "r", plugins).claims[0].left == "check.loss"
+
+
+# -- claims over arm families ----------------------------------------------------------------
+
+
+def family_document(**claim):
+    document = tiny_document()
+    document["arms"] = {"plain-a": {}, "sobolev-a": {}, "plain-b": {}, "sobolev-b": {},
+                        "other": {}}
+    document["claims"] = [{"op": "<", **claim}]
+    return document
+
+
+def test_a_family_claim_validates(plugins):
+    document = family_document(left="sobolev-*:check.loss", right="plain-*:check.loss",
+                               min_arms=2)
+    assert validate_document(document, "run.toml", plugins).claims[0].min_arms == 2
+
+
+@pytest.mark.parametrize(("claim", "expected"), [
+    ({"left": "sobolev-*:check.loss", "right": "other:check.loss"},
+     "claims[0].right: every side of a claim over arm families needs a '*'"),
+    ({"left": "sob-*:check.loss", "value": 1.0},
+     "claims[0].left: no arm matches 'sob-*'; arms: plain-a, sobolev-a, plain-b, sobolev-b, "
+     "other"),
+    ({"left": "sobolev-*:check.loss", "right": "p*:check.loss"},
+     "claims[0].right: 'p*' matches ['lain-a', 'lain-b'], but 'sobolev-*' matches ['a', 'b']"),
+    ({"left": "sobolev-*:check.loss", "right": "plain-*:check.loss", "min_arms": 3},
+     "claims[0].min_arms: 3 exceeds the number of arm pairs (2)"),
+    ({"left": "sobolev-a:check.loss", "value": 1.0, "min_arms": 1},
+     "claims[0].min_arms: applies only to claims over arm families (an arm written with '*')"),
+    ({"left": "sobolev-*:check.loss", "value": 1.0, "across": "median", "min_arms": 1},
+     "claims[0].across: a statistic across arm pairs compares numbers; it cannot be combined "
+     "with min_seeds or min_arms"),
+])
+def test_family_claim_mistakes_name_the_field(plugins, claim, expected):
+    assert problems(family_document(**claim), plugins) == [f"run.toml: {expected}"]

@@ -7,7 +7,9 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from methodlab.runfile import Claim, split_reference
+import attrs
+
+from methodlab.runfile import Claim, family_members, split_reference
 
 __all__ = ["evaluate_claim", "format_verdict"]
 
@@ -86,6 +88,8 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
     """
     verdict: dict[str, Any] = {"name": claim.name or _statement(claim), "statement":
                                _statement(claim)}
+    if "*" in split_reference(claim.left, list(final))[0]:
+        return {**verdict, **_evaluate_family(claim, final)}
     try:
         left, left_value = _side(claim.left, claim.left_over, claim.reduce, final)
         if claim.right is not None:
@@ -104,6 +108,37 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
                 "seeds_holding": sum(hits), "seeds_needed": claim.min_seeds}
     return {**verdict, "passed": _holds(claim, left_value, right_value), "left": left_value,
             "right": right_value, "left_per_seed": left, "right_per_seed": right}
+
+
+def _evaluate_family(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float]]]
+                     ) -> dict[str, Any]:
+    """A claim over arm families: evaluated pair by pair, then counted or summarised."""
+    arms = list(final)
+    pattern = split_reference(claim.left, arms)[0]
+    pairs: dict[str, dict[str, Any]] = {}
+    for key in family_members(pattern, arms):
+        sides = {side: _member(getattr(claim, side), key, arms)
+                 for side in ("left", "right", "left_over", "right_over")}
+        pairs[key] = evaluate_claim(attrs.evolve(claim, **sides, min_arms=0, across="all"),
+                                    final)
+    holding = sum(pair["passed"] for pair in pairs.values())
+    verdict: dict[str, Any] = {"pairs": {key: {k: pair[k] for k in ("passed", "left", "right")
+                                               if k in pair} for key, pair in pairs.items()}}
+    if claim.min_arms or claim.across == "all":
+        needed = claim.min_arms or len(pairs)
+        return {**verdict, "passed": bool(pairs) and holding >= needed,
+                "pairs_holding": holding, "pairs_needed": needed}
+    left = _reduce(claim.across, [pair.get("left", math.nan) for pair in pairs.values()])
+    right = _reduce(claim.across, [pair.get("right", math.nan) for pair in pairs.values()])
+    return {**verdict, "passed": _holds(claim, left, right), "left": left, "right": right}
+
+
+def _member(reference: str | None, key: str, arms: Sequence[str]) -> str | None:
+    """``reference`` with its arm family's ``*`` replaced by ``key``."""
+    if reference is None:
+        return None
+    arm, metric = split_reference(reference, arms)
+    return f"{arm.replace('*', key)}:{metric}"
 
 
 def _reduce(how: str, values: Sequence[float]) -> float:
@@ -135,6 +170,10 @@ def _statement(claim: Claim) -> str:
         text = f"{left} {claim.op} {right}"
     if claim.min_seeds:
         text += f" in at least {claim.min_seeds} seeds"
+    if "*" in claim.left.partition(":")[0]:
+        text += (f" for at least {claim.min_arms} arm pairs" if claim.min_arms
+                 else " for every arm pair" if claim.across == "all"
+                 else f" ({claim.across} over arm pairs)")
     return text
 
 
@@ -143,7 +182,12 @@ def format_verdict(verdict: Mapping[str, Any]) -> str:
     mark = "PASS" if verdict["passed"] else "FAIL"
     if "error" in verdict:
         return f"{mark}  {verdict['name']}: {verdict['error']}"
-    if "seeds_holding" in verdict:
+    if "pairs_holding" in verdict:
+        each = ", ".join(f"{key} {'✓' if pair['passed'] else '✗'}"
+                         for key, pair in verdict["pairs"].items())
+        numbers = (f"holds for {verdict['pairs_holding']} of {len(verdict['pairs'])} arm pairs "
+                   f"(need {verdict['pairs_needed']}): {each}")
+    elif "seeds_holding" in verdict:
         numbers = (f"holds in {verdict['seeds_holding']} of {len(verdict['left_per_seed'])} "
                    f"seeds (need {verdict['seeds_needed']}); left "
                    f"{_fmt(verdict['left_per_seed'])}, right {_fmt(verdict['right_per_seed'])}")

@@ -76,6 +76,7 @@ __all__ = [
     "RunSpec",
     "TrainSettings",
     "apply_overrides",
+    "family_members",
     "load_run_file",
     "read_toml",
 ]
@@ -179,6 +180,13 @@ class Claim:
     matched metrics of each one's reduction. ``left_over`` / ``right_over`` divide a side by
     another reference's reduction (seed by seed with ``min_seeds``), for ratios such as
     ``var(early) / var(late)``.
+
+    An arm written with one ``*`` (``"sobolev-*:test.mse"``) makes a claim over a family of
+    arms: the references are paired by what the ``*`` matches (``sobolev-beale`` with
+    ``plain-beale``) and the claim is evaluated for each pair. It then holds when at least
+    ``min_arms`` pairs satisfy it, or, with ``across`` = ``mean``/``median``/``min``/``max``,
+    when that statistic of the pairs' left sides compares as stated with the same statistic of
+    their right sides (``across = "all"``, the default, needs every pair).
     """
 
     left: str
@@ -192,6 +200,9 @@ class Claim:
     tolerance: float = attrs.field(default=0.0, validator=v.ge(0.0))
     reduce: str = attrs.field(default="mean", validator=v.in_(_REDUCTIONS))
     min_seeds: int = attrs.field(default=0, validator=v.ge(0))
+    min_arms: int = attrs.field(default=0, validator=v.ge(0))
+    across: str = attrs.field(default="all",
+                              validator=v.in_(("all", "mean", "median", "min", "max")))
     name: str = ""
     """Short statement of the claim, e.g. the paper's sentence."""
 
@@ -619,6 +630,9 @@ def validate_document(
     arm_names = [name for name, _ in arm_items]
     for index, table in enumerate(claim_tables):
         path = f"claims[{index}]"
+        if isinstance(table, Mapping):
+            _check_family(check, table, arm_names, path)
+        path = f"claims[{index}]"
         if not isinstance(table, Mapping):
             check.error(path, "expected a table")
             continue
@@ -632,7 +646,11 @@ def validate_document(
             if reference is None:
                 continue
             arm_name, metric = split_reference(reference, arm_names)
-            if arm_name not in arm_names:
+            if "*" in arm_name:
+                if not family_members(arm_name, arm_names):
+                    check.error(_join(path, side), f"no arm matches {arm_name!r}; arms: "
+                                                   f"{', '.join(arm_names)}")
+            elif arm_name not in arm_names:
                 close = difflib.get_close_matches(arm_name, arm_names, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 check.error(_join(path, side), f"unknown arm {arm_name!r}{hint}; arms: "
@@ -683,6 +701,53 @@ def _inputs(check: _Validator, document: Mapping[str, Any], source: str
             continue
         inputs[key] = attrs.evolve(spec, run=str(run))
     return inputs
+
+
+def family_members(pattern: str, arm_names: Sequence[str]) -> dict[str, str]:
+    """The arms an ``arm-*`` pattern matches, keyed by what the ``*`` stands for.
+
+    Example:
+        >>> family_members("sobolev-*", ["plain-beale", "sobolev-beale", "sobolev-booth"])
+        {'beale': 'sobolev-beale', 'booth': 'sobolev-booth'}
+    """
+    head, _, tail = pattern.partition("*")
+    matcher = re.compile(re.escape(head) + "(.+)" + re.escape(tail))
+    return {match.group(1): name for name in arm_names if (match := matcher.fullmatch(name))}
+
+
+def _check_family(check: _Validator, table: Mapping[str, Any], arm_names: Sequence[str],
+                  path: str) -> None:
+    """A claim over arm families: one ``*`` per arm, the same members on every side."""
+    patterns = {side: split_reference(table[side], arm_names)[0]
+                for side in ("left", "right", "left_over", "right_over")
+                if isinstance(table.get(side), str)}
+    families = {side: arm for side, arm in patterns.items() if "*" in arm}
+    for side, arm in families.items():
+        if arm.count("*") > 1:
+            check.error(_join(path, side), f"an arm family has one '*', got {arm!r}")
+    if not families:
+        for key in ("min_arms", "across"):
+            if key in table:
+                check.error(_join(path, key), "applies only to claims over arm families "
+                                              "(an arm written with '*')")
+        return
+    if len(families) != len(patterns):
+        plain = next(side for side in patterns if side not in families)
+        check.error(_join(path, plain), "every side of a claim over arm families needs a '*'")
+        return
+    keys = {side: set(family_members(arm, arm_names)) for side, arm in families.items()}
+    first_side, first = next(iter(keys.items()))
+    for side, members in keys.items():
+        if members and first and members != first:
+            check.error(_join(path, side), f"{families[side]!r} matches "
+                        f"{sorted(members)}, but {families[first_side]!r} matches "
+                        f"{sorted(first)}")
+    if table.get("across", "all") != "all" and (table.get("min_seeds") or table.get("min_arms")):
+        check.error(_join(path, "across"), "a statistic across arm pairs compares numbers; "
+                                           "it cannot be combined with min_seeds or min_arms")
+    if isinstance(table.get("min_arms"), int) and table["min_arms"] > len(first):
+        check.error(_join(path, "min_arms"),
+                    f"{table['min_arms']} exceeds the number of arm pairs ({len(first)})")
 
 
 def split_reference(reference: str, arm_names: Sequence[str]) -> tuple[str, str]:
