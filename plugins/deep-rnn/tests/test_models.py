@@ -72,11 +72,11 @@ def reference(model: RecurrentNet, frames: torch.Tensor) -> torch.Tensor:
             states = []
             for d in sequence:
                 parts = d.split(n)
-                for l in range(layers):
-                    pre = parts[l] + h[l] @ model.recurrent[l]
-                    if l:
-                        pre = pre + h[l - 1] @ model.upward[l - 1]
-                    h[l] = phi(pre)
+                for layer in range(layers):
+                    pre = parts[layer] + h[layer] @ model.recurrent[layer]
+                    if layer:
+                        pre = pre + h[layer - 1] @ model.upward[layer - 1]
+                    h[layer] = phi(pre)
                 states.append(torch.cat(h))
             outputs.append(model.output(torch.stack(states)))
             continue
@@ -164,7 +164,7 @@ def test_learns_a_periodic_piano_roll(variant):
         return F.binary_cross_entropy_with_logits(logits[:, :-1], roll[:, 1:],
                                                   reduction="sum") / (4 * 23)
 
-    start = float(nll())
+    start = float(nll().detach())
     for _ in range(60):
         optimizer.zero_grad()
         loss = nll()
