@@ -28,6 +28,7 @@ The pitch range is applied when loading, so changing it needs no new parse.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
@@ -65,8 +66,8 @@ def catalogue_split(name: str) -> str:
     Example:
         >>> catalogue_split("bwv248.23-2") == catalogue_split("bwv248.23-s")
         True
-        >>> catalogue_split("bwv1.6")
-        'valid'
+        >>> catalogue_split("bwv1.6"), catalogue_split("bwv3.6"), catalogue_split("bwv32.6")
+        ('train', 'valid', 'test')
     """
     match = _CATALOGUE.match(name)
     key = match.group(1) if match else name
@@ -228,8 +229,11 @@ def _first(collection: Collection, items: Sequence[tuple[str, object]],
     return kept
 
 
+@functools.lru_cache(maxsize=8)
 def _pieces(collection: Collection, quantum: float, cache_dir: str, limit: int,
             workers: int) -> list[tuple[str, NoteCells]]:
+    """The pieces' cells, memoised per process: every trial of a run builds its environment,
+    and the cells are never modified."""
     path = cache_path(collection.name, quantum, cache_dir)
     if path.is_file():
         pieces = _load(path)

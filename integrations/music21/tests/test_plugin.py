@@ -20,6 +20,6 @@ def test_entry_point_installed(assert_entry_point_installed):
 def test_components_are_registered():
     rows = {(row["kind"], row["name"]) for row in api.list_components()
             if row["plugin"] == "methodlab-music21"}
-    assert rows == {("environment", "bach-chorales"),
+    assert rows == {("environment", "bach-chorales"), ("environment", "folk-tunes"),
                     ("loss", "next-frame-bernoulli"), ("evaluator", "frame-nll"),
                     ("model", "frame-logistic")}
