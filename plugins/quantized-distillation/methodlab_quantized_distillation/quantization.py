@@ -33,8 +33,8 @@ import torch
 __all__ = [
     "Quantized",
     "bucket_scaling",
-    "huffman_code_lengths",
     "huffman_bits",
+    "huffman_code_lengths",
     "nonuniform_indices",
     "quantile_points",
     "quantize",
@@ -135,7 +135,8 @@ def nonuniform_indices(
     """
     points = points.detach()
     if points.ndim != 1 or len(points) < 2:
-        raise ValueError(f"points must be a vector of at least 2 entries, got {tuple(points.shape)}")
+        raise ValueError(
+            f"points must be a vector of at least 2 entries, got shape {tuple(points.shape)}")
     if bool((points[1:] < points[:-1]).any()):
         raise ValueError("points must be sorted in increasing order")
     if not stochastic:
@@ -199,7 +200,7 @@ def quantize(
         weights ``(*shape)``; returns values and indices of the same shape.
 
     Example:
-        >>> w = torch.tensor([0.0, 0.1, 0.4, 0.9, -1.0, 1.0])
+        >>> w = torch.tensor([0.0, 0.1, 0.4, 0.9, -1.0, 1.0], dtype=torch.float64)
         >>> quantize(w, bucket_size=3, levels=2).values.tolist()
         [0.0, 0.0, 0.4, 1.0, -1.0, 1.0]
     """
