@@ -34,6 +34,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import attrs
@@ -168,12 +169,10 @@ def default_cache_dir(cache_dir: str = "") -> Path:
 
 def cache_path(collection: str, quantum: float, cache_dir: str = "") -> Path:
     """Where the parsed ``collection`` at ``quantum`` is cached (module docstring)."""
-    import music21
-
     q = quantum_fraction(quantum)
     tag = f"{q.numerator}" if q.denominator == 1 else f"{q.numerator}_{q.denominator}"
     return (default_cache_dir(cache_dir) / "music21"
-            / f"{collection}-m21_{music21.__version__}-q{tag}-v{_FORMAT}.pt")
+            / f"{collection}-m21_{version('music21')}-q{tag}-v{_FORMAT}.pt")
 
 
 def _parse_unit(job: tuple[str, str, Path, float]) -> tuple[str, NoteCells]:
