@@ -33,8 +33,9 @@ class NesterovSGD(torch.optim.Optimizer):
     ``torch.optim.SGD(nesterov=True)``; they differ when ε changes, because here ε is folded
     into the velocity.
 
-    Before the update the gradient is rescaled to global norm at most ``max_grad_norm``
-    (Pascanu et al., 2013). A non-finite norm skips the whole update (velocities untouched)
+    Before the update the gradient is rescaled to norm at most ``max_grad_norm`` (Pascanu et
+    al., 2013); the norm is taken over all of a group's parameters together (the whole model
+    when there is one group). A non-finite norm skips the whole update (velocities untouched)
     and counts it in ``skipped_steps`` on the first parameter's state.
 
     References:

@@ -22,3 +22,20 @@ def test_components_are_registered():
             if row["plugin"] == "methodlab-rnn-advances"}
     assert rows == {("optimizer", "nesterov-sgd"), ("model", "piano-roll-rnn"),
                     ("loss", "sequence-nll"), ("environment", "synthetic-chorales")}
+
+
+def test_chorale_claim_is_stated_as_in_the_issue():
+    spec = api.validate(RUNS / "chorales.toml")
+    assert spec.seeds == (0, 1, 2)
+    assert {arm.name for arm in spec.arms} == {"plain", "combined"}
+    (claim,) = spec.claims
+    assert (claim.left, claim.op, claim.right) == ("combined:valid.nll", "<=", "plain:valid.nll")
+    assert (claim.offset, claim.scale, claim.min_seeds) == (-0.1, 1.0, 2)
+    plain, combined = spec.arm("plain"), spec.arm("combined")
+    assert plain.optimizer.use.endswith("sgd") and plain.optimizer.params.momentum == 0.0
+    assert plain.model.params.activation == "tanh" and plain.model.params.leak == "none"
+    assert combined.model.params.activation == "relu" and combined.model.params.leak == "fixed"
+    assert combined.loss.params.l1 > 0 and combined.optimizer.params.momentum > 0
+    # Same output model in both arms, so the comparison is about the techniques.
+    assert plain.model.params.output == combined.model.params.output == "nade"
+    assert all(arm.train.threads == 1 for arm in spec.arms)
