@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 from methodlab.components import Batch
-from methodlab_music21.config import FrameNLLParams
-from methodlab_music21.sequence import build_frame_nll
+from methodlab.plugin_manager import get_plugin_system
 from methodlab_rnn_advances.config import PianoRollRNNParams, SyntheticChoralesParams
 from methodlab_rnn_advances.losses import SequenceNLL
 from methodlab_rnn_advances.rnn import PianoRollRNN
@@ -20,7 +19,9 @@ def test_frame_nll_is_total_sequence_nll_per_predicted_frame():
     model = PianoRollRNN(env.info.in_features, PianoRollRNNParams(hidden=8, nade_hidden=4))
     model = model.to(torch.float64)
     loss = SequenceNLL(l1=0.5)  # the penalty must not leak into the metric
-    metrics = build_frame_nll(FrameNLLParams(split="valid"), env=env)(model, env, loss)
+    spec = get_plugin_system().get("evaluator", "music21:frame-nll")
+    evaluator = spec.load_factory()(spec.params_cls(split="valid"), env=env)
+    metrics = evaluator(model, env, loss)
     pieces = [b.inputs for b in env.split("valid")]
     with torch.no_grad():
         frames = sum(p.shape[1] - 1 for p in pieces)
