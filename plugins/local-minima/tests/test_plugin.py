@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
@@ -11,4 +12,23 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-local-minima", "local-minima")
 
 
-test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS)
+test_run_file_validates, _claims_hold = run_file_tests(RUNS)
+
+# The LeakyReLU control is kept as the notes state it ("LeakyReLU removes the E2 stalls") and
+# does not hold within the step budget (README.md, "Not reproduced").
+NOT_REPRODUCED = {
+    "blind-spot-leaky.toml": "LeakyReLU 0.01 from the blind-spot start ends at another "
+                             "critical point, MSE 0.1275 (gradient 2.6e-15)",
+    "blind-spot-restarts-leaky.toml": "LeakyReLU 0.01 restarts still stall above MSE 0.1 "
+                                      "in about 2/3 of the seeds after 10,000 steps",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run_file", [
+    pytest.param(path.name, marks=pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED[path.name]))
+    if path.name in NOT_REPRODUCED else path.name
+    for path in sorted(RUNS.glob("*.toml"))
+])
+def test_run_file_claims_hold(run_file, tmp_path):
+    _claims_hold(run_file, tmp_path)
