@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from methodlab import api
 from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
+NOT_REPRODUCED = {
+    "exploding-temporal-order.toml": "not reproduced in 1,000 updates: clipped SGD stays near "
+    "chance (0 of 5 seeds below half the initial loss) and unclipped SGD ends above its "
+    "initial loss in 2 of 5 seeds (see README)",
+}
 
 test_conformance = conformance_suite("gradient-clipping")
-test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS)
+test_run_file_validates, _ = run_file_tests(RUNS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run_file", [
+    pytest.param(path.name, marks=[pytest.mark.xfail(reason=NOT_REPRODUCED[path.name],
+                                                     strict=True)]
+                 if path.name in NOT_REPRODUCED else [])
+    for path in sorted(RUNS.glob("*.toml"))])
+def test_run_file_claims_hold(run_file, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "methodlab", "run", str(RUNS / run_file), "--check", "--quiet",
+         "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_entry_point_installed(assert_entry_point_installed):
@@ -26,7 +47,13 @@ def test_components_are_registered():
                     ("evaluator", "rnn-task")} | {("environment", name) for name in tasks}
 
 
-def test_unclipped_arm_from_a_run_file():
-    spec = api.validate(RUNS / "exploding-temporal-order.toml")
-    assert spec.arm("unclipped").optimizer.params.threshold == float("inf")
-    assert spec.arm("clipped").model.params.spectral_radius >= 1.5
+def test_claims_are_stated_as_in_the_issue():
+    exploding = api.validate(RUNS / "exploding-temporal-order.toml")
+    assert exploding.arm("unclipped").optimizer.params.threshold == float("inf")
+    assert exploding.arm("clipped").optimizer.params.threshold == 1.0
+    assert exploding.arm("clipped").model.params.spectral_radius >= 1.5
+    assert exploding.arm("clipped").environment.params.length == 50
+    assert len(exploding.seeds) == 5
+    assert [(c.min_seeds, c.scale) for c in exploding.claims] == [(3, 1.0), (4, 0.5)]
+    omega = api.validate(RUNS / "omega-gradient-ratio.toml")
+    assert omega.arm("omega").loss.params.omega > 0 == omega.arm("plain").loss.params.omega

@@ -77,7 +77,7 @@ def test_gradient_ratio_is_the_jacobian_chain():
         chain = delta_T
         for k in range(8, 1, -1):
             chain = chain @ (torch.diag(1 - states[k][b] ** 2) @ net.weight_hh)
-        expected.append(math.log10(float(chain.norm() / delta_T.norm())))
+        expected.append(math.log10((chain.norm() / delta_T.norm()).item()))
     assert metrics["log10_gradient_ratio"] == pytest.approx(sum(expected) / 4, rel=1e-10)
     assert metrics["spectral_radius"] == pytest.approx(1.3, rel=1e-6)
     assert metrics["accuracy"] + metrics["error"] == 1.0
