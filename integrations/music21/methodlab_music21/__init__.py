@@ -36,6 +36,8 @@ _TINY = {"use": "bach-chorales", "limit": 2, "batch_size": 2, "crop": 8}
 _SEQUENCE = {"environment": _TINY, "model": {"use": "frame-logistic"},
              "loss": {"use": "next-frame-bernoulli"},
              "evaluators": {"check": {"use": "frame-nll", "split": "valid"}}}
+# An environment's own table is built from "params" (the suite puts the component in its slot).
+_TINY_PARAMS = {key: value for key, value in _TINY.items() if key != "use"}
 _LAZY = {"load_pieces": "methodlab_music21.corpora", "read_score": "methodlab_music21.rolls"}
 
 
@@ -52,11 +54,11 @@ def methodlab_environments() -> Iterator[methodlab.EnvironmentSpec]:
     yield methodlab.EnvironmentSpec(
         "bach-chorales", "methodlab_music21.environment:build_bach_chorales", ChoraleParams,
         "The 409 Bach chorales of music21's corpus as binary piano rolls (P = 53, quarter notes).",
-        example=_SEQUENCE)
+        example={**_SEQUENCE, "params": _TINY_PARAMS})
     yield methodlab.EnvironmentSpec(
         "folk-tunes", "methodlab_music21.environment:build_folk_tunes", FolkTuneParams,
         "The 1,838 tunes of O'Neill's Music of Ireland in music21's corpus as piano rolls.",
-        example={**_SEQUENCE, "environment": {**_TINY, "use": "folk-tunes"}})
+        example={**_SEQUENCE, "params": _TINY_PARAMS})
 
 
 @methodlab.hookimpl
