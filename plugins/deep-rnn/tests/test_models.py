@@ -27,6 +27,15 @@ def make(variant: str, n_in: int, n_out: int, hidden: int, tokens: bool) -> Recu
 VARIANTS = ["shallow", "dt", "dts", "dots", "stacked"]
 
 
+@pytest.fixture
+def one_thread():
+    # Tiny matrices: thread hand-offs cost more than they save, and the CPUs are shared.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def rolls(batch: int, time: int, pitches: int, seed: int = 0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return (torch.rand(batch, time, pitches, generator=generator) < 0.3).to(DTYPE)
@@ -149,42 +158,42 @@ def test_wrong_inputs_are_rejected_with_the_expected_form():
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_learns_a_periodic_piano_roll(variant):
+def test_learns_a_periodic_piano_roll(variant, one_thread):
     # Four chords in a fixed cycle: the next frame is a function of the current one, so the
     # per-frame NLL must fall far below that of the untrained model (≈ P ln 2).
     torch.manual_seed(4)
     pitches = 8
     chords = (torch.rand(4, pitches, generator=torch.Generator().manual_seed(5)) < 0.4)
-    roll = chords.to(DTYPE)[torch.arange(24) % 4].expand(4, 24, pitches)
-    model = make(variant, pitches, pitches, 12, tokens=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
+    roll = chords.float()[torch.arange(12) % 4].expand(2, 12, pitches)
+    model = make(variant, pitches, pitches, 12, tokens=False).float()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
 
     def nll() -> torch.Tensor:
         logits = model(roll)
         return F.binary_cross_entropy_with_logits(logits[:, :-1], roll[:, 1:],
-                                                  reduction="sum") / (4 * 23)
+                                                  reduction="sum") / (2 * 11)
 
     start = float(nll().detach())
-    for _ in range(60):
+    for _ in range(40):
         optimizer.zero_grad()
         loss = nll()
         loss.backward()
         optimizer.step()
     assert start > 4.0
-    assert float(nll()) < 0.5
+    assert float(nll().detach()) < 0.5
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_learns_a_deterministic_token_sequence(variant):
+def test_learns_a_deterministic_token_sequence(variant, one_thread):
     torch.manual_seed(6)
-    text = torch.tensor([0, 1, 2, 3, 1, 4] * 5)  # after 1 comes 2 or 4: needs memory
-    x, y = text[:-1].expand(4, -1), text[1:].expand(4, -1)
-    model = make(variant, 5, 5, 12, tokens=True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
-    for _ in range(80):
+    text = torch.tensor([0, 1, 2, 3, 1, 4] * 3)  # after 1 comes 2 or 4: needs memory
+    x, y = text[:-1].expand(2, -1), text[1:].expand(2, -1)
+    model = make(variant, 5, 5, 12, tokens=True).float()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(50):
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
         loss.backward()
         optimizer.step()
     # Every next token is determined by the last two, so the cross-entropy must approach 0.
-    assert float(loss) < 0.1
+    assert float(loss.detach()) < 0.1
