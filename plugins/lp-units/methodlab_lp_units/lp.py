@@ -22,9 +22,10 @@ def lp_norm(z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     The right-hand form is the same number for every ``m_j > 0``, so ``m_j`` enters as a
     constant (detached, which leaves the gradient exact): every ratio lies in ``[0, 1]``, the
     mean in ``[1/N, 1]``, and neither ``|z|^p`` nor its ``1/p``-th root can overflow or
-    underflow to zero for any ``p ≥ 1``. Zero inputs are kept exact (value and gradient 0)
-    rather than clamped. ``p = 1`` gives the mean absolute value, ``p = 2`` the root mean
-    square, ``p → ∞`` the maximum ``max_i |z_{ji}|``.
+    underflow to zero for any ``p ≥ 1``. Ratios are floored at the dtype's smallest normal
+    number, so a zero input adds at most that to the mean and gets a zero gradient.
+    ``p = 1`` gives the mean absolute value, ``p = 2`` the root mean square, ``p → ∞`` the
+    maximum ``max_i |z_{ji}|``.
 
     References:
         Learned-Norm Pooling for Deep Feedforward and Recurrent Neural Networks (Gulcehre et
@@ -43,14 +44,15 @@ def lp_norm(z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         tensor([[3.5355e+00, 1.0000e+30]])
     """
     magnitude = z.abs()
-    scale = magnitude.amax(-1, keepdim=True).detach().clamp_min(torch.finfo(z.dtype).tiny)
-    ratio = magnitude / scale  # (*, K, N) in [0, 1]
-    # torch.pow's exponent gradient r^p log r is defined as 0 at r = 0 (not 0 · (−∞)).
-    powered = ratio.pow(p.unsqueeze(-1))
-    # The largest ratio is exactly 1, so the mean is ≥ 1/N; only an all-zero group falls below,
-    # and the floor keeps d(mean^(1/p)) finite there.
-    mean = powered.mean(-1).clamp_min(1.0 / z.shape[-1])  # (*, K) in [1/N, 1]
-    return scale.squeeze(-1) * mean.pow(1.0 / p)
+    tiny = torch.finfo(z.dtype).tiny
+    scale = magnitude.amax(-1, keepdim=True).detach().clamp_min(tiny)
+    # log r is finite once r is floored at the smallest normal number: r^p = exp(p log r) and
+    # its p-gradient r^p log r stay finite at r = 0 (and cost less than a tensor-exponent pow).
+    log_ratio = torch.log((magnitude / scale).clamp_min(tiny))  # (*, K, N), ≤ 0
+    mean = torch.exp(p.unsqueeze(-1) * log_ratio).mean(-1)  # (*, K)
+    # The largest ratio is exactly 1, so the mean is ≥ 1/N; only an all-zero group falls below.
+    mean = mean.clamp_min(1.0 / z.shape[-1])
+    return scale.squeeze(-1) * torch.exp(torch.log(mean) / p)
 
 
 def inverse_softplus(y: torch.Tensor) -> torch.Tensor:

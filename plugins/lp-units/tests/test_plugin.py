@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from methodlab import api
-from methodlab.testing import conformance_suite, run_file_tests
+from methodlab.testing import conformance_suite
 
 RUNS = Path(__file__).parents[1] / "runs"
+NOT_REPRODUCED = {
+    "curved-boundary.toml": "3 Lp units stall at 1.2-4.2 % training error (median 1.58 %, 0 of "
+    "10 seeds <= 1 %; also with p_init 2, lr 0.003/0.05 and 8,000 updates); see README",
+}
 
 test_conformance = conformance_suite("lp-units")
 
@@ -23,4 +30,38 @@ def test_components_are_registered():
                      ("environment", "curved-boundary"), ("evaluator", "lp-orders")}
 
 
-test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS)
+@pytest.mark.parametrize("path", sorted(RUNS.glob("*.toml")), ids=lambda p: p.name)
+def test_run_file_validates(path):
+    spec = api.validate(path)
+    assert spec.claims
+
+
+def test_claims_are_stated_as_the_issue_states_them():
+    toy = api.validate(RUNS / "curved-boundary.toml")
+    assert len(toy.seeds) == 10 and toy.arm("lp3").train.steps == 2000
+    within, relu, maxout = toy.claims
+    assert (within.value, within.op, within.min_seeds) == (0.01, "<=", 7)
+    assert {relu.right, maxout.right} == {"relu4:train.error", "maxout3:train.error"}
+    assert relu.reduce == maxout.reduce == "median" and relu.op == maxout.op == "<"
+    digits = api.validate(RUNS / "digits.toml")
+    error, spread = digits.claims
+    assert (error.op, error.right, error.offset) == ("<=", "maxout:test.error", 0.01)
+    assert (spread.left, spread.op, spread.value) == ("lp:orders.p_std", ">", 0.1)
+
+
+def _claim_case(name: str) -> object:
+    if name in NOT_REPRODUCED:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True,
+                                                          reason=NOT_REPRODUCED[name]))
+    return name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [_claim_case(p.name) for p in sorted(RUNS.glob("*.toml"))])
+def test_run_file_claims_hold(name, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "methodlab", "run", str(RUNS / name), "--check", "--quiet",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
