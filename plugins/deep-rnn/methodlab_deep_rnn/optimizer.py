@@ -56,7 +56,7 @@ class ClippedAdam(torch.optim.Adam):
         >>> w = nn.Parameter(torch.tensor([1.0]))
         >>> opt = ClippedAdam([w], lr=0.1, max_norm=1.0)
         >>> (w * 1e3).sum().backward(); _ = opt.step()
-        >>> round(float(w), 4)
+        >>> round(w.item(), 4)
         0.9
     """
 
