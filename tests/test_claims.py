@@ -235,3 +235,15 @@ def test_a_statistic_across_arm_pairs_of_a_ratio(across, value, expected):
     assert result["left"] == pytest.approx(expected)
     assert result["passed"] is (expected >= value)
     assert "over arm pairs" in result["statement"]
+
+
+def test_some_member_of_a_family_against_one_fixed_arm():
+    final = {"rnn": {"nll": [9.4, 9.4]}, "dt-rnn": {"nll": [9.7, 9.8]},
+             "stacked-rnn": {"nll": [9.1, 9.2]}}
+    some = evaluate_claim(Claim(left="*-rnn:nll", op="<=", right="rnn:nll", min_arms=1), final)
+    assert some["passed"] and some["pairs_holding"] == 1
+    assert {key: pair["passed"] for key, pair in some["pairs"].items()} == {
+        "dt": False, "stacked": True}
+    every = evaluate_claim(Claim(left="*-rnn:nll", op="<=", right="rnn:nll"), final)
+    assert not every["passed"]
+    assert "for every arm pair" in every["statement"]

@@ -88,7 +88,8 @@ def evaluate_claim(claim: Claim, final: Mapping[str, Mapping[str, Sequence[float
     """
     verdict: dict[str, Any] = {"name": claim.name or _statement(claim), "statement":
                                _statement(claim)}
-    if "*" in split_reference(claim.left, list(final))[0]:
+    if any("*" in split_reference(side, list(final))[0]
+           for side in (claim.left, claim.right, claim.left_over, claim.right_over) if side):
         return {**verdict, **_evaluate_family(claim, final)}
     try:
         left, left_value = _side(claim.left, claim.left_over, claim.reduce, final)
@@ -114,7 +115,8 @@ def _evaluate_family(claim: Claim, final: Mapping[str, Mapping[str, Sequence[flo
                      ) -> dict[str, Any]:
     """A claim over arm families: evaluated pair by pair, then counted or summarised."""
     arms = list(final)
-    pattern = split_reference(claim.left, arms)[0]
+    pattern = next(arm for side in (claim.left, claim.right) if side is not None
+                   and "*" in (arm := split_reference(side, arms)[0]))
     pairs: dict[str, dict[str, Any]] = {}
     for key in family_members(pattern, arms):
         sides = {side: _member(getattr(claim, side), key, arms)
@@ -170,7 +172,8 @@ def _statement(claim: Claim) -> str:
         text = f"{left} {claim.op} {right}"
     if claim.min_seeds:
         text += f" in at least {claim.min_seeds} seeds"
-    if "*" in claim.left.partition(":")[0]:
+    if any("*" in side.partition(":")[0]
+           for side in (claim.left, claim.right, claim.left_over, claim.right_over) if side):
         text += (f" for at least {claim.min_arms} arm pairs" if claim.min_arms
                  else " for every arm pair" if claim.across == "all"
                  else f" ({claim.across} over arm pairs)")
