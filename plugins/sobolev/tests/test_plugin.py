@@ -1,9 +1,7 @@
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from methodlab.testing import conformance_suite
+from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
 
@@ -14,20 +12,21 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-sobolev", "sobolev")
 
 
-@pytest.mark.parametrize("run_file", sorted(p.name for p in RUNS.glob("*.toml")))
-def test_run_file_validates(run_file):
-    result = subprocess.run([sys.executable, "-m", "methodlab", "validate", str(RUNS / run_file)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+test_run_file_validates, _claims_hold = run_file_tests(RUNS)
+
+# The aggregate function claim is kept as stated and does not hold as measured
+# (README.md, "Seven functions, 20 training points").
+NOT_REPRODUCED = {
+    "functions-20.toml": "Sobolev lower on 5 of 7 functions (Ackley, Bukin worse), median "
+                         "ratio 1.70x (needs >= 6 and >= 3x)",
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run_file", sorted(p.name for p in RUNS.glob("*.toml")))
-def test_run_file_runs(run_file, tmp_path):
-    # Claims are reported (see README), not required: some functions' claims fail as measured.
-    result = subprocess.run(
-        [sys.executable, "-m", "methodlab", "run", str(RUNS / run_file), "--quiet",
-         "--out", str(tmp_path), "train.steps=20", "seeds=[0]"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+@pytest.mark.parametrize("run_file", [
+    pytest.param(path.name, marks=pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED[path.name]))
+    if path.name in NOT_REPRODUCED else path.name
+    for path in sorted(RUNS.glob("*.toml"))
+])
+def test_run_file_claims_hold(run_file, tmp_path):
+    _claims_hold(run_file, tmp_path)
