@@ -38,7 +38,7 @@ def test_run_file_validates(path):
 
 def test_claims_are_stated_as_the_issue_states_them():
     toy = api.validate(RUNS / "curved-boundary.toml")
-    assert len(toy.seeds) == 10 and toy.arm("lp3").train.steps == 2000
+    assert len(toy.seeds) == 10 and toy.arm("lp3").train.steps == 1800
     within, relu, maxout = toy.claims
     assert (within.value, within.op, within.min_seeds) == (0.01, "<=", 7)
     assert {relu.right, maxout.right} == {"relu4:train.error", "maxout3:train.error"}
