@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -20,7 +21,7 @@ from methodlab.errors import RunFileError, UserError
 from methodlab.runfile import read_toml
 from methodlab.runner import prepare_directory
 from methodlab.testing import isolated_plugin_system
-from methodlab.types import LossSpec
+from methodlab.types import LossSpec, OptimizerSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -638,3 +639,81 @@ def test_cpu_only_machine_rejects_cuda(tmp_path, tiny_run):
     with pytest.raises(UserError, match=r"train\.device = 'cuda' but no GPU is available"):
         api.run(tiny_run(), out=tmp_path / "out", quiet=True, plugin_system=system(),
                 overrides=["train.device='cuda'"])
+
+
+
+class OverflowingMSE(MeanSquaredError):
+    """FT-10: the third training batch overflows float32, so loss and gradient are infinite."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def from_outputs(self, outputs, targets):
+        value = super().from_outputs(outputs, targets)
+        if torch.is_grad_enabled():
+            self.calls += 1
+            if self.calls == 3:
+                value = value * 1e39
+        return value
+
+
+class RefusingSGD(torch.optim.SGD):
+    """SGD that refuses a step whose gradient is not finite, as clipping optimizers do."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
+        grads = [p.grad for group in self.param_groups for p in group["params"]
+                 if p.grad is not None]
+        if all(bool(torch.isfinite(g).all()) for g in grads):
+            super().step()
+        return loss
+
+
+class OverflowPlugin:
+    @hookimpl
+    def methodlab_losses(self):
+        yield LossSpec("overflowing-mse", lambda params, *, env: OverflowingMSE(), NoParams,
+                       "MSE that overflows at step 3.")
+
+    @hookimpl
+    def methodlab_optimizers(self):
+        yield OptimizerSpec("refusing-sgd", lambda params, *, model: RefusingSGD(
+            model.parameters(), lr=0.05), NoParams, "SGD refusing non-finite gradients.")
+
+
+def skip_run(tmp_path, optimizer: str):
+    text = (DIVERGING.replace("[arms.blowup.optimizer]\nuse = \"sgd\"\nlr = 1e12\n", "")
+            .replace('use = "sgd"\nlr = 0.05\n', f'use = "{optimizer}"\n')
+            .replace("checkpoint_every = 1", 'checkpoint_every = 1\non_nonfinite = "skip"'))
+    path = write_run(tmp_path, "skip", loss="overflowing-mse", text=text)
+    recorder = Recorder()
+    plugins = isolated_plugin_system(("overflow", OverflowPlugin()), ("rec", recorder))
+    return api.run(path, out=tmp_path / "out", plugin_system=plugins), recorder
+
+
+def test_ft10_skip_goes_on_past_a_refused_update_and_counts_it(tmp_path, capsys):
+    outcome, recorder = skip_run(tmp_path, "refusing-sgd")
+    (trial,) = outcome.summary["trials"]
+    assert trial["status"] == "finished" and trial["steps"] == 6
+    assert outcome.summary["per_seed"]["stable"]["skipped_steps"] == [1.0]
+    assert "non-finite loss (inf) at step 3; update skipped (1 so far)" in capsys.readouterr().err
+    # Steps 2 and 3 end with the same parameters: the overflowing update was never applied.
+    states = {step: load_checkpoint_bytes(data) for step, data in
+              recorder.checkpoints[("stable", 0)]}
+    assert sorted(states) == [1, 2, 3, 4, 5, 6]
+    for name, tensor in states[3]["model"].items():
+        assert torch.equal(tensor, states[2]["model"][name]), name
+    assert states[6]["skipped"] == 1
+    assert_finite(states[6]["model"])
+
+
+def test_skip_still_stops_a_trial_whose_optimizer_applied_the_overflow(tmp_path):
+    outcome, _ = skip_run(tmp_path, "sgd")
+    (trial,) = outcome.summary["trials"]
+    assert trial["status"] == "diverged" and trial["steps"] == 3
+
+
+def load_checkpoint_bytes(data: bytes) -> dict:
+    return torch.load(io.BytesIO(data), weights_only=True)

@@ -110,8 +110,11 @@ class TrainSettings:
     threads: int = attrs.field(default=0, validator=v.ge(0))
     """CPU threads torch may use (0: torch's default). Small models often train fastest with
     1, and a bitwise resume needs the same count as the interrupted run."""
-    on_nonfinite: str = attrs.field(default="stop", validator=v.in_(("stop", "abort")))
-    """On a non-finite loss: ``stop`` the trial (other trials go on) or ``abort`` the run."""
+    on_nonfinite: str = attrs.field(default="stop", validator=v.in_(("stop", "abort", "skip")))
+    """On a non-finite loss: ``stop`` the trial (other trials go on), ``abort`` the run, or
+    ``skip`` the update and go on, which needs an optimizer that refuses non-finite gradients
+    (clipping optimizers do): the trial still stops if the parameters became non-finite. The
+    number of skipped updates is the metric ``skipped_steps``."""
 
 
 @attrs.frozen

@@ -101,6 +101,7 @@ class Trial:
         self.device = resolve_device(spec.train.device)
         self.dtype = getattr(torch, spec.train.dtype)
         self.step = 0
+        self.skipped = 0
         self.history: list[dict[str, float]] = []
         self.initial: dict[str, float] = {}
         self.latest: dict[str, float] = {}
@@ -160,9 +161,16 @@ class Trial:
         loss = float(value)
         self.step += 1
         if not math.isfinite(loss):
-            raise NonFiniteLoss(f"non-finite loss ({loss}) at step {self.step}")
+            if self.spec.train.on_nonfinite != "skip" or not self._parameters_finite():
+                raise NonFiniteLoss(f"non-finite loss ({loss}) at step {self.step}")
+            self.skipped += 1
+            self.history.append({"step": self.step, "skipped_steps": float(self.skipped)})
+            return loss
         self.history.append({"step": self.step, "step.loss": loss})
         return loss
+
+    def _parameters_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
 
     def due(self, key: str) -> bool:
         """Whether evaluator ``key`` runs after the current update."""
@@ -199,6 +207,7 @@ class Trial:
             "arm": self.arm,
             "seed": self.seed,
             "step": self.step,
+            "skipped": self.skipped,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "environment": self.env.state_dict(),
@@ -210,6 +219,7 @@ class Trial:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.step = int(state["step"])
+        self.skipped = int(state.get("skipped", 0))
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.env.load_state_dict(state["environment"])
@@ -254,6 +264,7 @@ class Trial:
         losses = [r["step.loss"] for r in self.history if "step.loss" in r]
         final["step.loss"] = losses[-1] if losses else math.nan
         final["steps"] = float(self.step)
+        final["skipped_steps"] = float(self.skipped)
         return final
 
     def run(self, progress: Progress, resume: bool = False) -> TrialResult:
@@ -274,7 +285,11 @@ class Trial:
         progress.start(self)
         try:
             while self.step < steps:
+                skipped = self.skipped
                 loss = self.train_step()
+                if self.skipped > skipped:
+                    progress.error(self, f"non-finite loss ({loss}) at step {self.step}; update "
+                                         f"skipped ({self.skipped} so far)")
                 self.plugins.hook.methodlab_step_end(
                     trial=self, step=self.step, metrics={"step.loss": loss}
                 )
