@@ -22,7 +22,7 @@ class SobolevFunctionParams:
 
     function: str = attrs.field(default="styblinski-tang", validator=v.in_(FUNCTION_NAMES))
     """Benchmark function: ackley, beale, booth, bukin, mccormick, rosenbrock or
-    styblinski-tang (standard domains)."""
+    styblinski-tang (the paper's domains, see ``functions.py``)."""
     n_train: int = attrs.field(default=20, validator=v.ge(1))
     """Training points, uniform over the domain (the paper: 20 or 100)."""
     n_test: int = attrs.field(default=2000, validator=v.ge(1))
