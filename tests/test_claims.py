@@ -247,3 +247,15 @@ def test_some_member_of_a_family_against_one_fixed_arm():
     every = evaluate_claim(Claim(left="*-rnn:nll", op="<=", right="rnn:nll"), final)
     assert not every["passed"]
     assert "for every arm pair" in every["statement"]
+
+
+def test_a_claim_on_a_metric_no_arm_has_is_a_run_file_mistake(tiny_run, tmp_path,
+                                                              monkeypatch, capsys):
+    monkeypatch.setenv("METHODLAB_DISABLE_PLUGIN_AUTOLOAD", "1")
+    path = tiny_run(steps=3, extra=CHECKED.format(second="typo", value=1e9).replace(
+        'left = "train.loss"\nop = "<"\nvalue', 'left = "train.los"\nop = "<"\nvalue'))
+    assert cli.main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: claims[1]: arm 'main' has no metric 'train.los'; "
+                          "it has ")
+    assert len(err.splitlines()) == 1

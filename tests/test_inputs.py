@@ -151,7 +151,7 @@ def test_a_finished_input_run_is_reused_not_retrained(runs, tmp_path, capsys):
     checkpoint = out / "teacher" / "trials" / "main" / "seed-0" / "checkpoint.pt"
     before = checkpoint.read_bytes(), checkpoint.stat().st_mtime_ns
     api.run(runs(), out=out, plugin_system=plugins(), force=True)
-    assert "input 'teacher'" not in capsys.readouterr().err
+    assert "input 'teacher': running" not in capsys.readouterr().err
     assert (checkpoint.read_bytes(), checkpoint.stat().st_mtime_ns) == before
 
 
@@ -232,3 +232,39 @@ def test_the_conformance_suite_trains_a_components_inputs(tmp_path):
 
     check_component("environment", "teacher-labels",
                     isolated_plugin_system(("teacher-labels", WithExample())))
+
+
+def test_force_never_deletes_results_when_an_input_is_wrong(runs, tmp_path):
+    out = tmp_path / "out"
+    api.run(runs(), out=out, plugin_system=plugins(), quiet=True)
+    summary = (out / "student" / "summary.json").read_bytes()
+    with pytest.raises(UserError, match="this run needs \\[5\\]"):
+        api.run(runs(), out=out, plugin_system=plugins(), force=True, overrides=["seeds=[5]"])
+    assert (out / "student" / "summary.json").read_bytes() == summary
+
+
+def test_validate_checks_inputs_and_a_failed_check_writes_nothing(runs, tmp_path):
+    path = runs('arm = "nosuch"')
+    with pytest.raises(UserError, match=r"inputs\.teacher\.arm: .* has no arm 'nosuch'"):
+        api.validate(path, plugin_system=plugins())
+    with pytest.raises(UserError, match="has no arm 'nosuch'"):
+        api.run(path, out=tmp_path / "out", plugin_system=plugins())
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    (tmp_path / "teacher.toml").write_text(TEACHER.replace("steps = 30", 'steps = "x"'))
+    with pytest.raises(RunFileError, match=r"teacher\.toml: train\.steps: expected int"):
+        api.validate(runs(), plugin_system=plugins())
+
+
+def test_a_run_that_names_itself_as_an_input_is_refused(tmp_path):
+    path = tmp_path / "loop.toml"
+    path.write_text(TEACHER.replace('name = "teacher"', 'name = "loop"')
+                    + '\n[inputs.me]\nrun = "loop.toml"\n')
+    with pytest.raises(UserError, match=r"inputs\.me\.run: .*loop\.toml needs itself"):
+        api.validate(path, plugin_system=plugins())
+
+
+def test_a_reused_input_is_announced(runs, tmp_path, capsys):
+    out = tmp_path / "out"
+    api.run(runs(), out=out, plugin_system=plugins(), quiet=True)
+    api.run(runs(), out=out, plugin_system=plugins(), force=True)
+    assert f"input 'teacher': reusing {out / 'teacher'}" in capsys.readouterr().err

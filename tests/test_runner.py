@@ -717,3 +717,12 @@ def test_skip_still_stops_a_trial_whose_optimizer_applied_the_overflow(tmp_path)
 
 def load_checkpoint_bytes(data: bytes) -> dict:
     return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def test_an_unknown_evaluation_split_is_a_one_line_error(tmp_path, tiny_run, capsys):
+    path = tiny_run()
+    path.write_text(path.read_text().replace('split = "train"', 'split = "tset"'))
+    assert cli.main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: arm 'main': evaluator 'train': unknown split 'tset'; this "
+                   "environment has ['test', 'train']\n")

@@ -54,7 +54,12 @@ def validate(path: str | Path, overrides: Sequence[str] = (),
 
     :raises RunFileError: listing every problem, one line each.
     """
-    return load_run_file(path, overrides, plugin_system)
+    from methodlab.inputs import check_inputs
+
+    plugin_system = plugin_system or get_plugin_system()
+    spec = load_run_file(path, overrides, plugin_system)
+    check_inputs(spec, plugin_system)
+    return spec
 
 
 def run(
@@ -68,6 +73,7 @@ def run(
     plugin_system: PluginSystem | None = None,
 ) -> RunOutcome:
     """Run a run file (or resume the run in directory ``resume``) and return its summary."""
+    from methodlab.inputs import check_inputs
     from methodlab.progress import Progress
     from methodlab.runner import load_resolved, prepare_directory
 
@@ -88,6 +94,9 @@ def run(
     if path is None:
         raise UserError("give a run file, or --resume DIR")
     spec = load_run_file(path, overrides, plugin_system)
+    # Inputs are checked before the run directory is created or replaced (--force): a
+    # mistake in them must not cost the results already there.
+    check_inputs(spec, plugin_system, Path(out).resolve())
     directory = prepare_directory(Path(out), spec.name, force=force)
     return _execute(spec, directory, False, plugin_system, progress)
 

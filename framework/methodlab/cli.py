@@ -94,6 +94,14 @@ def _command_run(args: argparse.Namespace) -> int:
     for verdict in outcome.summary["claims"]:
         print(format_verdict(verdict))
     print(f"results: {outcome.directory}")
+    # A claim naming a metric no arm produced is a mistake in the run file, not a result.
+    mistakes = [(index, c["error"]) for index, c in enumerate(outcome.summary["claims"])
+                if "error" in c]
+    for index, message in mistakes:
+        print(f"error: {path or args.resume}: claims[{index}]: {message}",
+              file=sys.stderr)
+    if mistakes:
+        return 2
     if args.check and not outcome.claims_passed:
         failed = sum(not c["passed"] for c in outcome.summary["claims"])
         print(f"{failed} claim(s) failed", file=sys.stderr)

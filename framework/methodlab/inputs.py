@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from methodlab.progress import Progress
     from methodlab.runfile import RunSpec
 
-__all__ = ["EarlierRun", "Inputs", "accepts_inputs", "inputs_for", "prepare_inputs"]
+__all__ = ["EarlierRun", "Inputs", "accepts_inputs", "check_inputs", "inputs_for",
+           "prepare_inputs"]
 
 
 class EarlierRun:
@@ -139,20 +140,26 @@ def inputs_for(spec: RunSpec, out: Path, seed: int, plugins: PluginSystem,
     return Inputs(runs)
 
 
-def prepare_inputs(spec: RunSpec, out: Path, plugins: PluginSystem,
-                   progress: Progress | None = None) -> None:
-    """Make sure every input of ``spec`` has finished under ``out``: reuse, resume or run it.
+def check_inputs(spec: RunSpec, plugins: PluginSystem, out: Path | None = None,
+                 _chain: tuple[str, ...] = ()) -> None:
+    """Check every input of ``spec`` without training anything: its run file validates, and
+    it has the arm and seeds this run needs; with ``out``, a run already stored under the
+    input's name must be that same run.
 
-    :raises UserError: when an input names an arm or seed its run does not have, or when
-        ``out`` holds a different run under the input's name.
+    :raises RunFileError: for an input run file with mistakes.
+    :raises UserError: for an unknown arm or seed, or a different run stored in ``out``.
     """
     from methodlab.api import comparable
     from methodlab.runfile import load_run_file
-    from methodlab.runner import RESOLVED, execute, load_resolved, prepare_directory
+    from methodlab.runner import RESOLVED, load_resolved
 
+    chain = _chain or (str(Path(spec.source).resolve()),)
     for key, entry in spec.inputs.items():
         where = f"{spec.source}: inputs.{key}"
+        if entry.run in chain:
+            raise UserError(f"{where}.run: {entry.run} needs itself as an input")
         earlier = load_run_file(entry.run, plugins=plugins)
+        check_inputs(earlier, plugins, out, (*chain, entry.run))
         arms = [arm.name for arm in earlier.arms]
         if entry.arm and entry.arm not in arms:
             raise UserError(f"{where}.arm: {entry.run} has no arm {entry.arm!r}; arms: "
@@ -167,18 +174,39 @@ def prepare_inputs(spec: RunSpec, out: Path, plugins: PluginSystem,
             raise UserError(f"{where}.{field}: {entry.run} trains seeds "
                             f"{list(earlier.seeds)}, this run needs {missing}; set seed = N "
                             "to use one of them for every trial")
-        directory = out / earlier.name
-        if (directory / RESOLVED).exists():
-            stored = load_resolved(directory, plugins)
-            if comparable(stored) != comparable(earlier):
+        directory = None if out is None else out / earlier.name
+        if directory is not None and (directory / RESOLVED).exists():
+            if comparable(load_resolved(directory, plugins)) != comparable(earlier):
                 raise UserError(f"{where}: {directory} holds a different run than "
                                 f"{entry.run}; rerun that file with --force, or point "
                                 "--out elsewhere")
+
+
+def prepare_inputs(spec: RunSpec, out: Path, plugins: PluginSystem,
+                   progress: Progress | None = None) -> None:
+    """Make sure every input of ``spec`` has finished under ``out``: reuse, resume or run it.
+
+    Every input of an input run is trained too, with all of its seeds (a teacher run is
+    trained once and reused by every run that names it, whatever seeds those use).
+
+    :raises UserError: as :func:`check_inputs`, before anything is trained.
+    """
+    from methodlab.runfile import load_run_file
+    from methodlab.runner import RESOLVED, execute, load_resolved, prepare_directory
+
+    check_inputs(spec, plugins, out)
+    for key, entry in spec.inputs.items():
+        earlier = load_run_file(entry.run, plugins=plugins)
+        directory = out / earlier.name
+        if (directory / RESOLVED).exists():
             if (directory / "summary.json").exists():
+                if progress is not None:
+                    progress.line(f"input {key!r}: reusing {directory}")
                 continue
             if progress is not None:
                 progress.line(f"input {key!r}: continuing {directory}")
-            execute(stored, directory, resume=True, plugins=plugins, progress=progress)
+            execute(load_resolved(directory, plugins), directory, resume=True, plugins=plugins,
+                    progress=progress)
             continue
         if progress is not None:
             progress.line(f"input {key!r}: running {entry.run} into {directory} first")

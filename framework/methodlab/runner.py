@@ -185,7 +185,12 @@ class Trial:
         self.model.eval()
         try:
             for key in keys if keys is not None else list(self.evaluators):
-                result = self.evaluators[key](self.model, self.env, self.loss)
+                try:
+                    result = self.evaluators[key](self.model, self.env, self.loss)
+                except KeyError as exc:
+                    # An unknown split is a run-file mistake: one line, not a traceback.
+                    raise UserError(f"arm {self.arm!r}: evaluator {key!r}: {exc.args[0]}"
+                                    ) from exc
                 for name, value in result.items():
                     metrics[f"{key}.{name}"] = float(value)
         finally:
