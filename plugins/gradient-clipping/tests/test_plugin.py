@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from methodlab import api
 from methodlab.testing import conformance_suite, run_file_tests
 
@@ -18,20 +15,7 @@ NOT_REPRODUCED = {
 }
 
 test_conformance = conformance_suite("gradient-clipping")
-test_run_file_validates, _ = run_file_tests(RUNS)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("run_file", [
-    pytest.param(path.name, marks=[pytest.mark.xfail(reason=NOT_REPRODUCED[path.name],
-                                                     strict=True)]
-                 if path.name in NOT_REPRODUCED else [])
-    for path in sorted(RUNS.glob("*.toml"))])
-def test_run_file_claims_hold(run_file, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "methodlab", "run", str(RUNS / run_file), "--check", "--quiet",
-         "--out", str(tmp_path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
 
 
 def test_entry_point_installed(assert_entry_point_installed):

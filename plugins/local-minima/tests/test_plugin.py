@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import pytest
 from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
@@ -12,8 +11,6 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-local-minima", "local-minima")
 
 
-test_run_file_validates, _claims_hold = run_file_tests(RUNS)
-
 # The LeakyReLU control is kept as the notes state it ("LeakyReLU removes the E2 stalls") and
 # does not hold within the step budget (README.md, "Not reproduced").
 NOT_REPRODUCED = {
@@ -24,11 +21,4 @@ NOT_REPRODUCED = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("run_file", [
-    pytest.param(path.name, marks=pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED[path.name]))
-    if path.name in NOT_REPRODUCED else path.name
-    for path in sorted(RUNS.glob("*.toml"))
-])
-def test_run_file_claims_hold(run_file, tmp_path):
-    _claims_hold(run_file, tmp_path)
+test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
