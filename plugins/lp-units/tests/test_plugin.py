@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from methodlab import api
-from methodlab.testing import conformance_suite
+from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
 NOT_REPRODUCED = {
@@ -17,6 +14,7 @@ NOT_REPRODUCED = {
 }
 
 test_conformance = conformance_suite("lp-units")
+test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
 
 
 def test_entry_point_installed(assert_entry_point_installed):
@@ -30,12 +28,6 @@ def test_components_are_registered():
                      ("environment", "curved-boundary"), ("evaluator", "lp-orders")}
 
 
-@pytest.mark.parametrize("path", sorted(RUNS.glob("*.toml")), ids=lambda p: p.name)
-def test_run_file_validates(path):
-    spec = api.validate(path)
-    assert spec.claims
-
-
 def test_claims_are_stated_as_the_issue_states_them():
     toy = api.validate(RUNS / "curved-boundary.toml")
     assert len(toy.seeds) == 10 and toy.arm("lp3").train.steps == 1800
@@ -47,21 +39,3 @@ def test_claims_are_stated_as_the_issue_states_them():
     error, spread = digits.claims
     assert (error.op, error.right, error.offset) == ("<=", "maxout:test.error", 0.01)
     assert (spread.left, spread.op, spread.value) == ("lp:orders.p_std", ">", 0.1)
-
-
-def _claim_case(name: str) -> object:
-    if name in NOT_REPRODUCED:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True,
-                                                          reason=NOT_REPRODUCED[name]))
-    return name
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [_claim_case(p.name) for p in sorted(RUNS.glob("*.toml"))])
-def test_run_file_claims_hold(name, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "methodlab", "run", str(RUNS / name), "--check", "--quiet",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
