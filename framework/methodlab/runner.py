@@ -269,7 +269,8 @@ class Trial:
         losses = [r["step.loss"] for r in self.history if "step.loss" in r]
         final["step.loss"] = losses[-1] if losses else math.nan
         final["steps"] = float(self.step)
-        final["skipped_steps"] = float(self.skipped)
+        if self.spec.train.on_nonfinite == "skip":
+            final["skipped_steps"] = float(self.skipped)
         return final
 
     def run(self, progress: Progress, resume: bool = False) -> TrialResult:
