@@ -228,7 +228,8 @@ def test_structure_keeps_attrs_validator_messages():
     ({"steps": True}, "train.steps: expected int, got bool True"),
     ({"steps": -1}, "train.steps: must be >= 0: -1"),
     ({"device": "gpu"}, "train.device: must be in ('cpu', 'cuda', 'auto') (got 'gpu')"),
-    ({"on_nonfinite": "skip"}, "train.on_nonfinite: must be in ('stop', 'abort') (got 'skip')"),
+    ({"on_nonfinite": "ignore"},
+     "train.on_nonfinite: must be in ('stop', 'abort', 'skip') (got 'ignore')"),
 ])
 def test_train_settings_are_strict(plugins, train, expected):
     document = tiny_document()
