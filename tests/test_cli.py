@@ -36,7 +36,7 @@ def test_list_json_has_all_five_kinds(capsys):
     assert cli.main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {row["kind"] for row in rows} == set(KINDS)
-    assert len(rows) == 16
+    assert len(rows) == 17
     sgd = next(row for row in rows if row["name"] == "sgd")
     assert sgd == {"kind": "optimizer", "name": "sgd", "plugin": "methodlab",
                    "version": __version__, "summary": sgd["summary"]}
@@ -121,13 +121,13 @@ def test_plugins_table_and_json(capsys):
     (record,) = json.loads(capsys.readouterr().out)
     assert record["name"] == "methodlab.builtins" and record["status"] == "loaded"
     assert record["builtin"] is True and record["error"] is None
-    assert len(record["components"]) == 16
+    assert len(record["components"]) == 17
     assert cli.main(["plugins"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["plugin", "distribution", "version", "status", "import",
                                 "components"]
     assert lines[1].split()[:4] == ["methodlab.builtins", "methodlab", __version__, "loaded"]
-    assert lines[1].split()[-1] == "16"
+    assert lines[1].split()[-1] == "17"
 
 
 def test_run_prints_table_and_results(tiny_run, tmp_path, capsys):

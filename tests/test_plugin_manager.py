@@ -66,12 +66,12 @@ def test_builtins_register_through_the_hooks():
     assert sorted(system.components["model"]) == ["autoencoder", "mlp", "recurrent"]
     assert sorted(system.components["loss"]) == ["bernoulli-cross-entropy", "cross-entropy",
                                                   "mse"]
-    assert sorted(system.components["environment"]) == ["char-text", "digits",
+    assert sorted(system.components["environment"]) == ["arff-multilabel", "char-text", "digits",
                                                          "synthetic-regression"]
     assert sorted(system.components["evaluator"]) == ["accuracy", "bits-per-character", "loss"]
     # Built-ins are ordinary pluggy plugins registered under their module name.
     assert system.pm.get_plugin("methodlab.builtins") is sys.modules["methodlab.builtins"]
-    assert len(record.components) == 16
+    assert len(record.components) == 17
 
 
 def test_qualified_names_and_provider():
@@ -473,7 +473,7 @@ def test_listing_components_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["16", "False"]
+    assert result.stdout.split() == ["17", "False"]
 
 
 def test_help_imports_neither_torch_nor_plugins():

@@ -286,7 +286,7 @@ def test_unknown_component_suggests_and_lists(plugins):
     document["environment"] = {"use": "digitz"}
     assert problems(document, plugins) == [
         "run.toml: environment.use: unknown environment 'digitz' (did you mean 'digits'?); "
-        "available: char-text, digits, synthetic-regression",
+        "available: arff-multilabel, char-text, digits, synthetic-regression",
         "run.toml: optimizer.use: unknown optimizer 'sgdd' (did you mean 'sgd'?); "
         "available: adagrad, adam, rmsprop, sgd",
     ]

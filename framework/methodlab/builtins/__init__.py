@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from methodlab.builtins import config as c
 from methodlab.hookspecs import hookimpl
@@ -12,6 +13,7 @@ _PKG = "methodlab.builtins"
 # The conformance suite runs each component on its example: keep the data tiny.
 _DIGITS = {"use": "digits", "n_labeled": 64, "batch_size": 16}
 _DIGITS_RECONSTRUCTION = {**_DIGITS, "task": "reconstruction"}
+_TINY_ARFF = str(Path(__file__).parent / "data" / "tiny-multilabel.arff")
 _TEXT = {"use": "char-text", "seq_len": 8, "batch_size": 4, "eval_chars": 64}
 
 
@@ -61,6 +63,12 @@ def methodlab_environments() -> Iterator[EnvironmentSpec]:
     yield EnvironmentSpec("synthetic-regression", f"{_PKG}.environments:build_regression",
                           c.SyntheticRegressionParams,
                           "Regression on a fixed random tanh teacher network plus noise.")
+    yield EnvironmentSpec("arff-multilabel", "methodlab.arffdata:build_arff_multilabel",
+                          c.ArffMultiLabelParams,
+                          "Multi-label data from a dense or sparse ARFF file (labels by name "
+                          "or the last N).", example={"params": {"path": _TINY_ARFF,
+                                                                  "last_labels": 2},
+                                                       "loss": {"use": "bernoulli-cross-entropy"}})
     yield EnvironmentSpec("char-text", f"{_PKG}.text:build_char_text", c.CharTextParams,
                           "Next-character prediction on a text file (default: pydoc_data).",
                           example={"loss": {"use": "cross-entropy"},

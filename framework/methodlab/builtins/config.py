@@ -9,6 +9,7 @@ __all__ = [
     "AccuracyParams",
     "AdagradParams",
     "AdamParams",
+    "ArffMultiLabelParams",
     "AutoencoderParams",
     "BitsPerCharacterParams",
     "CharTextParams",
@@ -186,6 +187,24 @@ class CharTextParams:
     """Fraction of the text, at its end, held out as the ``valid`` split."""
     eval_chars: int = attrs.field(default=100_000, validator=v.gt(0))
     """Evaluate at most this many characters from the start of a split."""
+
+
+@attrs.frozen
+class ArffMultiLabelParams:
+    path: str
+    """A dense or sparse ARFF file (e.g. MULAN's emotions.arff)."""
+    labels: tuple[str, ...] = ()
+    """The label attributes by name; empty means the last ``last_labels`` attributes."""
+    last_labels: int = attrs.field(default=1, validator=v.gt(0))
+    """How many trailing attributes are labels when ``labels`` is empty."""
+    test_fraction: float = attrs.field(default=0.3, validator=[v.gt(0.0), v.lt(1.0)])
+    """Fraction of the rows held out as the test split (fixed by ``split_seed``)."""
+    split_seed: int = 0
+    """Seed of the train/test split (independent of the run's seed)."""
+    batch_size: int = attrs.field(default=0, validator=v.ge(0))
+    """Training batch size; 0 means the full training split every step."""
+    standardize: bool = True
+    """Scale features to zero mean and unit variance on the training split."""
 
 
 # --- evaluators ------------------------------------------------------------------------------
