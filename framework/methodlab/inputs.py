@@ -76,10 +76,9 @@ class EarlierRun:
         # Building a trial reseeds the global generators; the current trial must not notice.
         state = capture_rng()
         try:
-            with torch.random.fork_rng(devices=[]):
-                trial = Trial(self.spec.arm(self.arm), self.seed, self.plugins,
-                              inputs=inputs_for(self.spec, self.directory.parent, self.seed,
-                                                 self.plugins))
+            trial = Trial(self.spec.arm(self.arm), self.seed, self.plugins,
+                          inputs=inputs_for(self.spec, self.directory.parent, self.seed,
+                                            self.plugins))
         finally:
             restore_rng(state)
         weights = load_checkpoint(self.checkpoint, map_location="cpu")["model"]
@@ -125,8 +124,8 @@ def accepts_inputs(factory: Callable[..., Any]) -> bool:
 
 
 def inputs_for(spec: RunSpec, out: Path, seed: int, plugins: PluginSystem,
-                device: torch.device | str = "cpu",
-                dtype: torch.dtype = torch.float32) -> Inputs:
+               device: torch.device | str = "cpu",
+               dtype: torch.dtype = torch.float32) -> Inputs:
     """The inputs of ``spec``'s trial with ``seed``, from runs already under ``out``."""
     from methodlab.runfile import load_run_file
 
