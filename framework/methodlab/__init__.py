@@ -6,19 +6,23 @@ Importing this package is cheap: it does not import torch. Plugin authors need
 
 from methodlab.hookspecs import hookimpl
 from methodlab.types import (
+    CommandSpec,
     EnvironmentSpec,
     EvaluatorSpec,
     LossSpec,
     ModelSpec,
     OptimizerSpec,
+    SettingsSpec,
 )
 
 __all__ = [
+    "CommandSpec",
     "EnvironmentSpec",
     "EvaluatorSpec",
     "LossSpec",
     "ModelSpec",
     "OptimizerSpec",
+    "SettingsSpec",
     "__version__",
     "hookimpl",
 ]

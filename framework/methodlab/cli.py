@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
@@ -22,6 +22,8 @@ examples:
   methodlab run --resume methodlab-runs/quickstart
   methodlab list --kind optimizer
   methodlab show natural-gradient
+
+plugins may add commands (methodlab-ray adds `sweep`): `methodlab plugins` lists them.
 
 environment: METHODLAB_STRICT_PLUGINS=1 (plugin failures are errors),
 METHODLAB_DISABLE_PLUGIN_AUTOLOAD=1, METHODLAB_PLUGINS=a,b (allow-list),
@@ -188,9 +190,39 @@ _COMMANDS = {
 }
 
 
+def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]
+                         ) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the subcommands plugins register; return ``{name: run}`` for the one invoked.
+
+    Plugins are loaded only when the command is not a core one (``methodlab --help`` imports
+    no plugin, so plugin commands are listed by ``methodlab plugins``), and a command's own
+    module only when that command runs.
+    """
+    chosen = next((item for item in argv if not item.startswith("-")), None)
+    if chosen is None or chosen in _COMMANDS:
+        return {}
+    from methodlab.plugin_manager import get_plugin_system
+
+    plugins = get_plugin_system()
+    subparsers = next(action for action in parser._actions
+                      if isinstance(action, argparse._SubParsersAction))
+    runners = {}
+    for name, (_plugin, spec) in sorted(plugins.commands.items()):
+        sub = subparsers.add_parser(name, help=spec.summary, description=spec.summary)
+        if name == chosen:
+            try:
+                configure, runners[name] = spec.load()
+            except ImportError as exc:
+                parser.exit(2, f"error: {exc}\n")
+            configure(sub)
+    return runners
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``methodlab`` console script; returns the exit status."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    plugin_commands = _add_plugin_commands(parser, argv)
     args, extra = parser.parse_known_args(argv)
     # argparse stops collecting positionals at the first option, so overrides written after
     # an option (`run FILE --out D seeds=[0]`) arrive here; anything else is a real mistake.
@@ -211,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from methodlab.errors import PluginError, RunFileError, UserError
 
     try:
+        if args.command in plugin_commands:
+            return plugin_commands[args.command](args)
         return _COMMANDS[args.command](args)
     except RunFileError as exc:
         if args.debug:

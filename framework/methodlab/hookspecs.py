@@ -19,11 +19,13 @@ import pluggy
 if TYPE_CHECKING:
     from methodlab.runner import Run, Trial
     from methodlab.types import (
+        CommandSpec,
         EnvironmentSpec,
         EvaluatorSpec,
         LossSpec,
         ModelSpec,
         OptimizerSpec,
+        SettingsSpec,
     )
 
 __all__ = ["HOOK_API_VERSION", "hookimpl", "hookspec"]
@@ -150,6 +152,53 @@ def methodlab_evaluators() -> Iterable[EvaluatorSpec]:
                                 params_cls=AccuracyParams, summary="Classification accuracy.")
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def methodlab_settings() -> Iterable[SettingsSpec]:
+    """Register a run-file settings table, ``[integrations.<name>]``.
+
+    Called once per plugin while the registry is built. Integrations that need configuration
+    per run (a tracking URI, a log directory) yield a :class:`~methodlab.types.SettingsSpec`
+    whose ``params_cls`` is a frozen attrs class. The table is checked when the run file is
+    validated, before anything is written, with one-line errors naming the field; the
+    structured value is ``run.spec.settings[name]``, present only when the run file has the
+    table.
+
+    :returns: an iterable of :class:`~methodlab.types.SettingsSpec`.
+
+    Example::
+
+        @methodlab.hookimpl
+        def methodlab_settings():
+            yield SettingsSpec(name="mlflow", params_cls=MlflowSettings,
+                               summary="Log every trial to MLflow.")
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def methodlab_commands() -> Iterable[CommandSpec]:
+    """Register ``methodlab`` subcommands.
+
+    Called once per plugin when the command line starts. Yield
+    :class:`~methodlab.types.CommandSpec` descriptors; their ``configure`` and ``run``
+    callables are imported only when the command is used, so ``methodlab --help`` stays fast.
+    A name that a core command or another plugin already uses is reported against the later
+    plugin and not registered.
+
+    :returns: an iterable of :class:`~methodlab.types.CommandSpec`.
+
+    Example::
+
+        @methodlab.hookimpl
+        def methodlab_commands():
+            yield CommandSpec(name="sweep", summary="Grid x seeds over a run file.",
+                              configure="my_pkg.sweep:configure", run="my_pkg.sweep:run")
+
+    .. versionadded:: 0.2
     """
 
 

@@ -35,7 +35,7 @@ import pluggy
 
 from methodlab import __version__, hookspecs
 from methodlab.errors import PluginError
-from methodlab.types import KINDS, ComponentSpec
+from methodlab.types import KINDS, CommandSpec, ComponentSpec, SettingsSpec
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -48,6 +48,9 @@ __all__ = [
 ENTRY_POINT_GROUP = "methodlab"
 BUILTIN_PLUGINS: tuple[str, ...] = ("methodlab.builtins",)
 """Modules registered before any entry point; they cannot be blocked."""
+
+_CORE_COMMANDS = ("run", "validate", "plugins", "list", "show", "new-plugin", "compare", "report")
+"""Subcommands of the core CLI, which plugin commands cannot replace."""
 
 _HOOK_BY_KIND = {
     "optimizer": "methodlab_optimizers",
@@ -137,6 +140,10 @@ class PluginSystem:
         self.qualified: dict[str, dict[str, ComponentSpec]] = {kind: {} for kind in KINDS}
         self.ambiguous: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
         """Names more than one plugin provides: ``{kind: {name: [plugin, ...]}}``."""
+        self.commands: dict[str, tuple[str, CommandSpec]] = {}
+        """Plugin subcommands: ``{name: (plugin, spec)}``."""
+        self.settings: dict[str, tuple[str, SettingsSpec]] = {}
+        """``[integrations.<name>]`` tables: ``{name: (plugin, spec)}``."""
         for module_name in BUILTIN_PLUGINS:
             module = importlib.import_module(module_name)
             record = PluginRecord(module_name, "methodlab", __version__, builtin=True)
@@ -212,25 +219,44 @@ class PluginSystem:
 
     def _collect_components(self) -> None:
         for kind, hook_name in _HOOK_BY_KIND.items():
-            spec_cls = KINDS[kind]
-            # get_hookimpls() is in registration order (pluggy *calls* them in reverse), so
-            # the built-ins come first and a clash is reported against the later plugin.
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                record = self.records[impl.plugin_name]
-                try:
-                    result = impl.function()
-                    specs = list(result) if result is not None else []
-                except (Exception, SystemExit) as exc:
+            for record, spec in self._descriptors(hook_name, KINDS[kind]):
+                self._add_component(record, kind, spec)
+        for record, spec in self._descriptors("methodlab_commands", CommandSpec):
+            self._add_named(self.commands, record, spec, "command", _CORE_COMMANDS)
+        for record, spec in self._descriptors("methodlab_settings", SettingsSpec):
+            self._add_named(self.settings, record, spec, "settings table", ())
+
+    def _descriptors(self, hook_name: str, spec_cls: type) -> Iterable[tuple[PluginRecord, Any]]:
+        """``(record, descriptor)`` from every implementation of a registration hook."""
+        # get_hookimpls() is in registration order (pluggy *calls* them in reverse), so the
+        # built-ins come first and a clash is reported against the later plugin.
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            record = self.records[impl.plugin_name]
+            try:
+                result = impl.function()
+                specs = list(result) if result is not None else []
+            except (Exception, SystemExit) as exc:
+                record.status = "partial"
+                self._fail(record, f"{hook_name}() raised {type(exc).__name__}: {exc}", exc)
+                continue
+            for spec in specs:
+                if not isinstance(spec, spec_cls):
                     record.status = "partial"
-                    self._fail(record, f"{hook_name}() raised {type(exc).__name__}: {exc}", exc)
+                    self._fail(record, f"{hook_name}() yielded {type(spec).__name__}, "
+                                       f"expected {spec_cls.__name__}")
                     continue
-                for spec in specs:
-                    if not isinstance(spec, spec_cls):
-                        record.status = "partial"
-                        self._fail(record, f"{hook_name}() yielded {type(spec).__name__}, "
-                                           f"expected {spec_cls.__name__}")
-                        continue
-                    self._add_component(record, kind, spec)
+                yield record, spec
+
+    def _add_named(self, table: dict[str, tuple[str, Any]], record: PluginRecord, spec: Any,
+                   what: str, reserved: Sequence[str]) -> None:
+        if spec.name in reserved or spec.name in table:
+            owner = ("methodlab" if spec.name in reserved
+                     else self.records[table[spec.name][0]].label)
+            record.status = "partial"
+            self._fail(record, f"{what} {spec.name!r} is already provided by {owner}")
+            return
+        record.components.append(f"{what.split()[0]}:{spec.name}")
+        table[spec.name] = (record.name, spec)
 
     def _add_component(self, record: PluginRecord, kind: str, spec: ComponentSpec) -> None:
         self.qualified[kind][f"{record.name}:{spec.name}"] = spec

@@ -84,7 +84,7 @@ __all__ = [
 COMPONENT_TABLES = ("environment", "model", "loss", "optimizer")
 TOP_LEVEL_KEYS = (
     "name", "description", "seeds", "inputs", "train", *COMPONENT_TABLES, "evaluators", "arms",
-    "claims",
+    "claims", "integrations",
 )
 ARM_KEYS = ("train", *COMPONENT_TABLES, "evaluators")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -230,6 +230,9 @@ class RunSpec:
     source: str
     inputs: Mapping[str, InputSpec] = attrs.field(factory=dict)
     """Earlier runs this run uses, with ``run`` made absolute."""
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    """``[integrations.<name>]`` tables, structured by the integrations' own classes (see
+    :class:`~methodlab.types.SettingsSpec`); only the tables the run file has."""
 
     def arm(self, name: str) -> ArmSpec:
         for arm in self.arms:
@@ -667,6 +670,7 @@ def validate_document(
         claims.append(claim)
 
     inputs = _inputs(check, document, source)
+    settings = _settings(check, document)
     if check.problems:
         raise RunFileError(check.problems)
     document = dict(document)
@@ -676,7 +680,34 @@ def validate_document(
                                     if v not in ("", None)}
                               for key, spec in inputs.items()}
     return RunSpec(name, description, tuple(seeds), tuple(arms), tuple(claims),
-                   document, source, inputs)
+                   document, source, inputs, settings)
+
+
+def _settings(check: _Validator, document: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[integrations.<name>]`` tables, each structured by its integration's class."""
+    tables = document.get("integrations", {})
+    if not isinstance(tables, Mapping):
+        check.error("integrations", "expected a table of [integrations.<name>] tables")
+        return {}
+    known = check.plugins.settings
+    settings = {}
+    for key, table in tables.items():
+        path = f"integrations.{key}"
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            check.error(path, f"unknown integration {key!r}{hint}; installed: "
+                              f"{', '.join(sorted(known)) or 'none'}")
+            continue
+        if not isinstance(table, Mapping):
+            check.error(path, f"expected a table, got {type(table).__name__}")
+            continue
+        value, errors = structure(table, known[key][1].params_cls, path)
+        for line in errors:
+            check.error("", line)
+        if value is not None:
+            settings[key] = value
+    return settings
 
 
 def _inputs(check: _Validator, document: Mapping[str, Any], source: str

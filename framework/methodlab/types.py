@@ -17,12 +17,14 @@ import attrs
 
 __all__ = [
     "KINDS",
+    "CommandSpec",
     "ComponentSpec",
     "EnvironmentSpec",
     "EvaluatorSpec",
     "LossSpec",
     "ModelSpec",
     "OptimizerSpec",
+    "SettingsSpec",
 ]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -181,3 +183,69 @@ KINDS: Mapping[str, type[ComponentSpec]] = {
     "evaluator": EvaluatorSpec,
 }
 """Descriptor class per component kind."""
+
+
+def _check_callable_ref(_instance: object, attribute: attrs.Attribute, value: object) -> None:
+    if isinstance(value, str):
+        if value.count(":") != 1:
+            raise ValueError(f"{attribute.name} {value!r} must look like 'package.module:callable'")
+    elif not callable(value):
+        raise TypeError(f"{attribute.name} must be a 'module:callable' string or callable: "
+                        f"{value!r}")
+
+
+def _load(reference: str | Callable[..., Any], owner: str) -> Callable[..., Any]:
+    if callable(reference):
+        return reference
+    module_name, _, attr = reference.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise ImportError(f"{owner}: cannot import {reference!r}: {exc}") from exc
+    return target
+
+
+@attrs.frozen
+class CommandSpec:
+    """A ``methodlab`` subcommand, from :func:`~methodlab.hookspecs.methodlab_commands`.
+
+    ``methodlab <name> ...`` builds the subcommand's parser with ``configure(parser)`` and
+    then calls ``run(args)``, whose return value is the exit status. Both are
+    ``"package.module:callable"`` strings (imported only when the command runs) or callables.
+    Raise :class:`methodlab.errors.UserError` for mistakes the user can fix: the CLI prints it
+    as one line and exits with its status (2).
+    """
+
+    name: str = attrs.field(converter=_normalise_name, validator=_check_name)
+    """The subcommand, e.g. ``sweep``; core commands cannot be replaced."""
+    summary: str = attrs.field(validator=_check_summary)
+    """One line shown by ``methodlab --help``."""
+    configure: str | Callable[..., Any] = attrs.field(validator=_check_callable_ref)
+    """``configure(parser: argparse.ArgumentParser) -> None`` adds the arguments."""
+    run: str | Callable[..., Any] = attrs.field(validator=_check_callable_ref)
+    """``run(args: argparse.Namespace) -> int`` executes the command."""
+
+    def load(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """Import and return ``(configure, run)``."""
+        owner = f"command {self.name!r}"
+        return _load(self.configure, owner), _load(self.run, owner)
+
+
+@attrs.frozen
+class SettingsSpec:
+    """A run-file settings table, from :func:`~methodlab.hookspecs.methodlab_settings`.
+
+    A run file's ``[integrations.<name>]`` table is structured into ``params_cls`` (a frozen
+    attrs class) when the file is validated, with the same one-line errors as component
+    tables; the result is ``RunSpec.settings[name]``, present only when the table is.
+    Integrations (trackers, launchers) read it in their lifecycle hooks.
+    """
+
+    name: str = attrs.field(converter=_normalise_name, validator=_check_name)
+    """The table's name: ``[integrations.<name>]``."""
+    params_cls: type = attrs.field(validator=_check_params_cls)
+    """Frozen attrs class the table is structured into."""
+    summary: str = attrs.field(validator=_check_summary)
+    """One line shown by ``methodlab show integrations.<name>``."""
