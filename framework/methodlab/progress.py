@@ -1,4 +1,15 @@
-"""Progress reporting: a bar per trial on a terminal, plain log lines otherwise (CI, files)."""
+"""Progress reporting: a bar per trial on a terminal, plain log lines otherwise (CI, files).
+
+Both show, per arm and seed, the step, the loss, the rate, the elapsed time and the ETA. The
+bar is tqdm's, with the ETA after ``<``::
+
+    [sgd seed 0]:  40%|####      | 120/300 [00:05<00:07, 24.0it/s, loss=18.2]
+
+A plain line is written at most every :data:`PLAIN_EVERY` seconds per trial (or every
+``train.log_every`` steps when the run file sets it), so a log stays short for quick trials::
+
+    [sgd seed 0] step 120/300 loss 18.2 (24 steps/s, elapsed 5s, eta 7s)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,25 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from methodlab.runner import Trial
 
-__all__ = ["Progress"]
+__all__ = ["PLAIN_EVERY", "Progress", "format_duration"]
+
+PLAIN_EVERY = 5.0
+"""Seconds between two plain progress lines of one trial (without ``train.log_every``)."""
+
+
+def format_duration(seconds: float) -> str:
+    """``42s``, ``3m05s`` or ``2h07m``: short enough for a log line.
+
+    Example:
+        >>> format_duration(42.4), format_duration(185), format_duration(7620)
+        ('42s', '3m05s', '2h07m')
+    """
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 class Progress:
@@ -63,14 +92,19 @@ class Progress:
         now = time.perf_counter()
         # Without an explicit log_every, log by time so short runs stay quiet and long runs
         # still show progress.
-        due = trial.step % every == 0 if every else now - self._last.get(id(trial), 0.0) > 5.0
+        due = (trial.step % every == 0 if every
+               else now - self._last.get(id(trial), 0.0) >= PLAIN_EVERY)
         if due and trial.step < steps:
             self._last[id(trial)] = now
             began, first = self._started[id(trial)]
-            rate = (trial.step - first) / max(time.perf_counter() - began, 1e-9)
+            elapsed = now - began
+            # The rate counts this session's steps only: a resumed trial's earlier steps
+            # took no time here.
+            rate = (trial.step - first) / max(elapsed, 1e-9)
             eta = (steps - trial.step) / rate if rate > 0 else 0.0
             print(f"{self._label(trial)} step {trial.step}/{steps} loss {loss:.6g} "
-                  f"({rate:.1f} steps/s, eta {eta:.0f}s)", file=self.stream, flush=True)
+                  f"({rate:.3g} steps/s, elapsed {format_duration(elapsed)}, "
+                  f"eta {format_duration(eta)})", file=self.stream, flush=True)
 
     def finish(self, trial: Trial, *, stopped: bool = False) -> None:
         """Close the trial's bar; report what it did unless it was stopped (its error line
