@@ -1,0 +1,213 @@
+"""Comparison of finished runs: a table of arms across runs and overlay learning curves.
+
+A run directory (what ``methodlab run`` writes) holds ``summary.json`` (final metrics per arm:
+mean, sample standard deviation and per-seed values) and ``metrics.jsonl`` (one record per
+arm, seed and step). :func:`compare` reads several of them and puts their arms side by side;
+an arm is labelled ``<run>/<arm>`` when more than one run is compared.
+
+Example::
+
+    from methodlab.compare import compare
+
+    comparison = compare(["methodlab-runs/quickstart", "other/quickstart"],
+                         metrics=["train.loss"], out="methodlab-compare")
+    print(comparison.table)          # one row per run and arm: mean ± std over seeds
+    print(comparison.plots)          # (Path('methodlab-compare/compare-train.loss.png'),)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from methodlab.errors import UserError
+from methodlab.runfile import read_toml
+from methodlab.summary import default_columns, format_table
+
+__all__ = ["Comparison", "RunResult", "compare", "curves", "load_runs", "plot_curves_png"]
+
+# {metric: {line label: {step: [value per seed]}}}
+Curves = dict[str, dict[str, dict[int, list[float]]]]
+
+
+@attrs.frozen
+class RunResult:
+    """A finished run as read back from its directory."""
+
+    directory: Path
+    label: str
+    """The run's name, or its directory where two compared runs share a name."""
+    summary: dict[str, Any]
+    """``summary.json``: arms, per-seed values, trials, plugin versions and claims."""
+    records: list[dict[str, Any]]
+    """``metrics.jsonl``: one ``{"arm", "seed", "step", <metric>: value, ...}`` per record."""
+    resolved: dict[str, Any]
+    """``resolved.toml`` parsed (empty when the file is missing)."""
+    resolved_text: str
+
+
+@attrs.frozen
+class Comparison:
+    """What :func:`compare` returns."""
+
+    runs: tuple[RunResult, ...]
+    arms: dict[str, dict[str, dict[str, Any]]]
+    """``{row label: {metric: {"mean", "std", "per_seed"}}}`` with one row per run and arm."""
+    columns: tuple[str, ...]
+    table: str
+    """The plain-text table: one row per run and arm, ``mean ± std`` over seeds."""
+    plots: tuple[Path, ...]
+    """One overlay PNG per metric (empty when no output directory was given)."""
+
+
+def load_runs(directories: Sequence[str | Path]) -> list[RunResult]:
+    """Read each finished run directory.
+
+    :raises UserError: for a directory without ``summary.json`` (one line naming it).
+    """
+    if not directories:
+        raise UserError("give at least one run directory")
+    loaded = []
+    seen: set[Path] = set()
+    for directory in map(Path, directories):
+        if directory.resolve() in seen:
+            raise UserError(f"{directory}: given twice")
+        seen.add(directory.resolve())
+        summary_path = directory / "summary.json"
+        if not directory.is_dir():
+            raise UserError(f"{directory}: no such run directory")
+        if not summary_path.exists():
+            raise UserError(f"{directory}: no summary.json (an unfinished run? continue it with "
+                            f"'methodlab run --resume {directory}')")
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        metrics_path = directory / "metrics.jsonl"
+        records = ([json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+                   if metrics_path.exists() else [])
+        resolved_path = directory / "resolved.toml"
+        text = resolved_path.read_text(encoding="utf-8") if resolved_path.exists() else ""
+        resolved = read_toml(resolved_path) if text else {}
+        loaded.append((directory, summary, records, resolved, text))
+    names = [summary["name"] for _, summary, *_ in loaded]
+    # The same run file run twice (another --out, another machine) gives two runs of one name;
+    # their directories tell them apart.
+    return [RunResult(directory, summary["name"] if names.count(summary["name"]) == 1
+                      else str(directory), summary, records, resolved, text)
+            for directory, summary, records, resolved, text in loaded]
+
+
+def _row_label(run: RunResult, arm: str, several: bool) -> str:
+    return f"{run.label}/{arm}" if several else arm
+
+
+def curves(runs: Sequence[RunResult]) -> Curves:
+    """``{metric: {line: {step: [value per seed]}}}`` from the runs' ``metrics.jsonl``; a
+    line is an arm, or ``<run>/<arm>`` when there are several runs."""
+    result: Curves = {}
+    for run in runs:
+        for record in run.records:
+            label = _row_label(run, record["arm"], len(runs) > 1)
+            for metric, value in record.items():
+                if metric in ("arm", "seed", "step") or value is None:
+                    continue
+                result.setdefault(metric, {}).setdefault(label, {}).setdefault(
+                    record["step"], []).append(float(value))
+    return result
+
+
+def plot_curves_png(data: Curves, metrics: Sequence[str], title: str) -> bytes:
+    """A PNG with one panel per metric: per line the mean over seeds and its min-max band.
+
+    A loss whose values are all positive is drawn on a log scale, where losses that differ by
+    orders of magnitude early in training stay readable.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
+    for axis, metric in zip(axes.flat, metrics, strict=False):
+        for label, by_step in data[metric].items():
+            steps = np.array(sorted(by_step))
+            values = [np.asarray(by_step[s], dtype=float) for s in steps]
+            mean = np.array([v.mean() for v in values])
+            axis.plot(steps, mean, label=label, marker="." if len(steps) < 30 else None)
+            axis.fill_between(steps, [v.min() for v in values], [v.max() for v in values],
+                              alpha=0.2)
+        axis.set_title(metric)
+        axis.set_xlabel("update")
+        if metric.endswith("loss") and all(
+            min(min(v) for v in by_step.values()) > 0 for by_step in data[metric].values()
+        ):
+            axis.set_yscale("log")
+        axis.legend(fontsize="small")
+    for axis in list(axes.flat)[len(metrics):]:
+        axis.set_visible(False)
+    figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def merged_arms(runs: Sequence[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{row label: {metric: stats}}``: every run's ``summary["arms"]`` under one roof."""
+    return {_row_label(run, arm, len(runs) > 1): metrics
+            for run in runs for arm, metrics in run.summary["arms"].items()}
+
+
+def _check_metrics(metrics: Sequence[str], arms: Mapping[str, Mapping[str, Any]],
+                   data: Curves) -> None:
+    known = {metric for stats in arms.values() for metric in stats} | set(data)
+    unknown = [metric for metric in metrics if metric not in known]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(f"--metric {unknown[0]!r}: no run has this metric{hint}; they have: "
+                        f"{', '.join(sorted(known))}")
+
+
+def _file_name(metric: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "._-@" else "_" for c in metric)
+    return f"compare-{safe}.png"
+
+
+def compare(directories: Sequence[str | Path], *, metrics: Sequence[str] = (),
+            out: str | Path | None = None) -> Comparison:
+    """Put the arms of finished runs side by side.
+
+    :param directories: run directories (each with ``summary.json``).
+    :param metrics: the metrics to tabulate and plot (default: every final metric in the
+        table, as ``methodlab run`` prints it, and every recorded curve).
+    :param out: where to write one overlay PNG per metric, ``compare-<metric>.png``; no
+        plots when ``None``.
+    :raises UserError: for a directory that is not a finished run, or an unknown metric.
+    """
+    runs = load_runs(directories)
+    arms = merged_arms(runs)
+    data = curves(runs)
+    _check_metrics(metrics, arms, data)
+    columns = list(metrics) or default_columns({"arms": arms})
+    table = format_table({"arms": arms}, columns)
+    plots: list[Path] = []
+    if out is not None:
+        directory = Path(out)
+        directory.mkdir(parents=True, exist_ok=True)
+        title = " vs ".join(run.label for run in runs)
+        for metric in [m for m in (metrics or sorted(data)) if m in data]:
+            path = directory / _file_name(metric)
+            path.write_bytes(plot_curves_png(data, [metric], title))
+            plots.append(path)
+    return Comparison(tuple(runs), arms, tuple(columns), table, tuple(plots))
+
