@@ -29,6 +29,7 @@ from methodlab.runfile import RunSpec, load_run_file
 from methodlab.types import KINDS
 
 if TYPE_CHECKING:
+    from methodlab.distributed import World
     from methodlab.progress import Progress
 
 __all__ = ["RunOutcome", "list_components", "new_plugin", "plugins", "run", "show", "validate"]
@@ -42,6 +43,8 @@ class RunOutcome:
 
     directory: Path
     summary: dict[str, Any]
+    primary: bool = True
+    """False on the ranks other than 0 of a ``torchrun`` launch, which print nothing."""
 
     @property
     def claims_passed(self) -> bool:
@@ -73,12 +76,15 @@ def run(
     plugin_system: PluginSystem | None = None,
 ) -> RunOutcome:
     """Run a run file (or resume the run in directory ``resume``) and return its summary."""
+    from methodlab.distributed import initialise, world_from_environment
     from methodlab.inputs import check_inputs
     from methodlab.progress import Progress
     from methodlab.runner import load_resolved, prepare_directory
 
     plugin_system = plugin_system or get_plugin_system()
-    progress = Progress(sys.stderr, quiet=quiet)
+    world = world_from_environment()
+    initialise(world)
+    progress = Progress(sys.stderr, quiet=quiet or not world.writes)
     if resume is not None:
         directory = Path(resume).resolve()
         spec = load_resolved(directory, plugin_system)
@@ -90,29 +96,38 @@ def run(
         elif overrides:
             raise UserError(f"overrides need the run file when resuming: the run continues "
                             f"with the settings stored in {directory / 'resolved.toml'}")
-        return _execute(spec, directory, True, plugin_system, progress)
+        return _execute(spec, directory, True, plugin_system, progress, world)
     if path is None:
         raise UserError("give a run file, or --resume DIR")
     spec = load_run_file(path, overrides, plugin_system)
     # Inputs are checked before the run directory is created or replaced (--force): a
     # mistake in them must not cost the results already there.
     check_inputs(spec, plugin_system, Path(out).resolve())
-    directory = prepare_directory(Path(out), spec.name, force=force)
-    return _execute(spec, directory, False, plugin_system, progress)
+    # Under torchrun only rank 0 creates (or, with --force, replaces) the directory.
+    directory = (prepare_directory(Path(out), spec.name, force=force) if world.writes
+                 else (Path(out).resolve() / spec.name).resolve())
+    world.barrier()
+    return _execute(spec, directory, False, plugin_system, progress, world)
 
 
 def _execute(spec: RunSpec, directory: Path, resume: bool, plugin_system: PluginSystem,
-             progress: Progress) -> RunOutcome:
+             progress: Progress, world: World) -> RunOutcome:
+    import torch.distributed
+
     from methodlab.runner import execute
 
     try:
         summary = execute(spec, directory, resume=resume, plugins=plugin_system,
-                          progress=progress)
+                          progress=progress, world=world)
     except KeyboardInterrupt:
-        print(f"interrupted; continue with: methodlab run --resume {directory}",
-              file=sys.stderr)
+        if world.writes:
+            print(f"interrupted; continue with: methodlab run --resume {directory}",
+                  file=sys.stderr)
         raise
-    return RunOutcome(directory, summary)
+    finally:
+        if world.distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return RunOutcome(directory, summary, world.writes)
 
 
 def comparable(spec: RunSpec) -> Any:

@@ -92,6 +92,9 @@ def _command_run(args: argparse.Namespace) -> int:
         path = None
     outcome = api.run(path, out=args.out, overrides=overrides, resume=args.resume,
                       force=args.force, quiet=args.quiet)
+    if not outcome.primary:
+        # Under torchrun, rank 0 speaks for the run; the exit status is every rank's.
+        return 1 if args.check and not outcome.claims_passed else 0
     print(format_table(outcome.summary))
     for verdict in outcome.summary["claims"]:
         print(format_verdict(verdict))

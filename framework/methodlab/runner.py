@@ -29,6 +29,7 @@ from methodlab import __version__
 from methodlab.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from methodlab.claims import evaluate_claim
 from methodlab.components import Environment, Evaluator, Loss
+from methodlab.distributed import WeightedLoss, World, check_optimizer, shard, wrap
 from methodlab.errors import UserError
 from methodlab.inputs import Inputs, accepts_inputs, inputs_for, prepare_inputs
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
@@ -80,8 +81,9 @@ class Trial:
 
     Attributes available to lifecycle hooks: ``arm`` (name), ``seed``, ``spec``
     (:class:`~methodlab.runfile.ArmSpec`), ``env``, ``model``, ``loss``, ``optimizer``,
-    ``step`` (updates done), ``directory`` and ``inputs`` (earlier runs, see
-    :mod:`methodlab.inputs`).
+    ``step`` (updates done), ``directory``, ``inputs`` (earlier runs, see
+    :mod:`methodlab.inputs`) and ``world`` (the ranks of a ``torchrun`` launch, see
+    :mod:`methodlab.distributed`).
     """
 
     def __init__(
@@ -91,14 +93,16 @@ class Trial:
         plugins: PluginSystem | None = None,
         directory: Path | None = None,
         inputs: Inputs | None = None,
+        world: World | None = None,
     ) -> None:
         self.spec = spec
+        self.world = world or World()
         self.arm = spec.name
         self.seed = seed
         self.plugins = plugins or get_plugin_system()
         self.directory = directory
         self.inputs = inputs if inputs is not None else Inputs({})
-        self.device = resolve_device(spec.train.device)
+        self.device = self.world.device(resolve_device(spec.train.device))
         self.dtype = getattr(torch, spec.train.dtype)
         self.step = 0
         self.skipped = 0
@@ -140,6 +144,10 @@ class Trial:
         self.loss: Loss = self._construct(self.spec.loss, env=env)
         self.optimizer: torch.optim.Optimizer = self._construct(self.spec.optimizer,
                                                                 model=self.model)
+        check_optimizer(self.optimizer, self.spec.optimizer.use, self.world)
+        # What the loss sees: the model, or its DDP wrapper (gradients averaged over ranks).
+        # Evaluators, checkpoints and hooks always get the model itself.
+        self.trained: nn.Module = wrap(self.model, self.world)
         self.evaluators: dict[str, Evaluator] = {
             key: self._construct(ref, env=env) for key, ref in self.spec.evaluators.items()
         }
@@ -153,12 +161,12 @@ class Trial:
         :raises NonFiniteLoss: when the loss is NaN or infinite (the update is not applied by
             well-behaved optimizers, and nothing is checkpointed).
         """
-        batch = self.env.train_batch(self.step, self.model)
+        batch, weight = shard(self.env.train_batch(self.step, self.model), self.world)
         value = optimizer_step(
-            self.optimizer, self.model, self.loss, batch, self.step,
-            self.env.curvature_batch(self.step),
+            self.optimizer, self.trained, WeightedLoss(self.loss, weight) if weight != 1.0
+            else self.loss, batch, self.step, self.env.curvature_batch(self.step),
         )
-        loss = float(value)
+        loss = float(self.world.mean(value))
         self.step += 1
         if not math.isfinite(loss):
             if self.spec.train.on_nonfinite != "skip" or not self._parameters_finite():
@@ -248,14 +256,19 @@ class Trial:
         for name, tensor in self.model.state_dict().items():
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
                 raise NonFiniteLoss(f"non-finite values in {name} after step {self.step}")
+        if not self.world.writes:
+            return
         save_checkpoint(self.state_dict(), self.checkpoint_path)
         self.write_metrics()
-        self.plugins.hook.methodlab_checkpoint_saved(
-            trial=self, step=self.step, path=str(self.checkpoint_path)
-        )
+        self.hook("methodlab_checkpoint_saved", step=self.step, path=str(self.checkpoint_path))
+
+    def hook(self, name: str, **arguments: Any) -> None:
+        """Call lifecycle hook ``name`` for this trial (on rank 0 only under torchrun)."""
+        if self.world.writes:
+            getattr(self.plugins.hook, name)(trial=self, **arguments)
 
     def write_metrics(self) -> None:
-        if self.directory is None:
+        if self.directory is None or not self.world.writes:
             return
         lines = "".join(json.dumps(record) + "\n" for record in self.history)
         temporary = self.directory / "metrics.jsonl.tmp"
@@ -287,7 +300,7 @@ class Trial:
             # The start evaluation is on the schedule too, so integrations see step 0.
             metrics = self.evaluate()
             if metrics:
-                self.plugins.hook.methodlab_evaluation_end(trial=self, step=0, metrics=metrics)
+                self.hook("methodlab_evaluation_end", step=0, metrics=metrics)
         progress.start(self)
         try:
             while self.step < steps:
@@ -296,15 +309,11 @@ class Trial:
                 if self.skipped > skipped:
                     progress.error(self, f"non-finite loss ({loss}) at step {self.step}; update "
                                          f"skipped ({self.skipped} so far)")
-                self.plugins.hook.methodlab_step_end(
-                    trial=self, step=self.step, metrics={"step.loss": loss}
-                )
+                self.hook("methodlab_step_end", step=self.step, metrics={"step.loss": loss})
                 due = [key for key in self.evaluators if self.due(key)]
                 if due:
                     metrics = self.evaluate(due)
-                    self.plugins.hook.methodlab_evaluation_end(
-                        trial=self, step=self.step, metrics=metrics
-                    )
+                    self.hook("methodlab_evaluation_end", step=self.step, metrics=metrics)
                 every = settings.checkpoint_every
                 if self.step == steps or (every and self.step % every == 0):
                     self.save()
@@ -386,33 +395,45 @@ def execute(
     resume: bool = False,
     plugins: PluginSystem | None = None,
     progress: Progress | None = None,
+    world: World | None = None,
 ) -> dict[str, Any]:
-    """Run every trial of ``spec`` into ``directory`` and return the summary."""
+    """Run every trial of ``spec`` into ``directory`` and return the summary.
+
+    Under ``torchrun`` (``world`` with several ranks) every rank trains its shard of each
+    batch and returns the same summary; only rank 0 writes and calls the run hooks.
+    """
     plugins = plugins or get_plugin_system()
     progress = progress or Progress(stream=sys.stderr)
+    world = world or World()
     versions = plugins.versions()
-    if not resume:
-        (directory / RESOLVED).write_text(tomli_w.dumps(resolved_document(spec, versions)))
-    prepare_inputs(spec, directory.parent, plugins, progress)
+    if world.writes:
+        if not resume:
+            (directory / RESOLVED).write_text(tomli_w.dumps(resolved_document(spec, versions)))
+        prepare_inputs(spec, directory.parent, plugins, progress)
+    world.barrier()
     run = Run(spec, directory, plugins, versions)
-    plugins.hook.methodlab_run_start(run=run)
+    if world.writes:
+        plugins.hook.methodlab_run_start(run=run)
     for arm in spec.arms:
         for seed in spec.seeds:
             trial_dir = directory / "trials" / arm.name / f"seed-{seed}"
-            trial_dir.mkdir(parents=True, exist_ok=True)
-            device = resolve_device(arm.train.device)
+            if world.writes:
+                trial_dir.mkdir(parents=True, exist_ok=True)
+            device = world.device(resolve_device(arm.train.device))
             inputs = inputs_for(spec, directory.parent, seed, plugins, device,
                                 getattr(torch, arm.train.dtype))
-            trial = Trial(arm, seed, plugins, trial_dir, inputs)
+            trial = Trial(arm, seed, plugins, trial_dir, inputs, world)
             run.results.append(trial.run(progress, resume=resume))
     summary = aggregate(spec, run.results, versions)
     summary["claims"] = [evaluate_claim(claim, summary["per_seed"]) for claim in spec.claims]
-    _write_run_metrics(directory, spec)
-    (directory / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
-    from methodlab.plots import plot_curves
+    if world.writes:
+        _write_run_metrics(directory, spec)
+        (directory / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
+        from methodlab.plots import plot_curves
 
-    plot_curves(directory, spec)
-    plugins.hook.methodlab_run_end(run=run, summary=summary)
+        plot_curves(directory, spec)
+        plugins.hook.methodlab_run_end(run=run, summary=summary)
+    world.barrier()
     return summary
 
 
