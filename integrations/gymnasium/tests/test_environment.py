@@ -97,7 +97,7 @@ def test_ft16_same_step_mode_is_rejected_with_one_line():
         GymEnvironment(_ft16_envs(AutoresetMode.SAME_STEP),
                        lambda k: make_vector_env(params, k), params, seed=0)
     assert "\n" not in str(info.value)
-    with pytest.raises(ValueError, match="remove autoreset_mode from environment.vector_kwargs"):
+    with pytest.raises(ValueError, match=r"remove autoreset_mode from environment\.vector_kwargs"):
         build_gymnasium(GymParams(id=COUNTER, num_envs=2,
                                   vector_kwargs={"autoreset_mode": "SameStep"}), seed=0)
 
@@ -144,7 +144,8 @@ def test_continuous_actions_sample_around_the_mean():
     assert rollout.actions.shape == (3, 2, 1) and rollout.actions.dtype == torch.float32
     terms = a2c_terms(model, rollout)
     # Gaussian entropy with log_std = 0: ½ log(2πe) per dimension.
-    assert float(terms["entropy"].detach()) == pytest.approx(0.5 * np.log(2 * np.pi * np.e), rel=1e-5)
+    gaussian = 0.5 * np.log(2 * np.pi * np.e)
+    assert float(terms["entropy"].detach()) == pytest.approx(gaussian, rel=1e-5)
 
 
 def test_evaluation_is_seeded_and_counts_whole_episodes():
@@ -195,7 +196,8 @@ def test_checkpoint_is_an_episode_boundary_reset_from_the_step():
     logged = len(env.episodes["return"])
     env._pending[:] = True  # as if an episode had just ended: the reset supersedes it
     state = env.state_dict()
-    fresh, _ = gymnasium.make_vec("CartPole-v1", 2, vectorization_mode="sync").reset(seed=derived_seed(0, 0, 3))
+    copies = gymnasium.make_vec("CartPole-v1", 2, vectorization_mode="sync")
+    fresh, _ = copies.reset(seed=derived_seed(0, 0, 3))
     assert torch.equal(env._obs, torch.as_tensor(fresh))
     assert not env._pending.any() and len(env.episodes["return"]) == logged
     assert state["step"] == 3
