@@ -29,10 +29,12 @@ from methodlab.runfile import RunSpec, load_run_file
 from methodlab.types import KINDS
 
 if TYPE_CHECKING:
+    from methodlab.compare import Comparison
     from methodlab.distributed import World
     from methodlab.progress import Progress
 
-__all__ = ["RunOutcome", "list_components", "new_plugin", "plugins", "run", "show", "validate"]
+__all__ = ["RunOutcome", "compare", "list_components", "new_plugin", "plugins", "report", "run",
+           "show", "validate"]
 
 DEFAULT_OUT = Path("methodlab-runs")
 
@@ -240,3 +242,22 @@ def new_plugin(name: str, directory: str | Path = ".") -> Path:
     from methodlab.scaffold import write_scaffold
 
     return write_scaffold(name, Path(directory))
+
+
+def compare(directories: Sequence[str | Path], *, metrics: Sequence[str] = (),
+            out: str | Path | None = None) -> Comparison:
+    """A table of the arms of finished runs (mean ± std over seeds per metric) and, when
+    ``out`` is given, one overlay PNG of the learning curves per metric written there; see
+    :func:`methodlab.compare.compare`."""
+    from methodlab.compare import compare as compare_runs
+
+    return compare_runs(directories, metrics=metrics, out=out)
+
+
+def report(directories: Sequence[str | Path], *, out: str | Path | None = None) -> Path:
+    """Write a self-contained HTML page of finished runs (claims with verdicts and numbers,
+    curves, resolved run file, plugin versions); returns its path. By default the page is
+    ``<run>/report.html`` for one run and ``./report.html`` for several."""
+    from methodlab.report import write_report
+
+    return write_report(directories, out)

@@ -22,6 +22,8 @@ examples:
   methodlab run --resume methodlab-runs/quickstart
   methodlab list --kind optimizer
   methodlab show natural-gradient
+  methodlab compare methodlab-runs/quickstart other-runs/quickstart --metric train.loss
+  methodlab report methodlab-runs/quickstart
 
 plugins may add commands (methodlab-ray adds `sweep`): `methodlab plugins` lists them.
 
@@ -71,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     new = commands.add_parser("new-plugin", help="create a plugin package scaffold")
     new.add_argument("name", help="plugin name, e.g. my-method")
     new.add_argument("--dir", default=".", help="where to create the folder NAME/")
+
+    compare = commands.add_parser("compare", help="a table and overlay curves of finished runs")
+    compare.add_argument("directories", nargs="+", metavar="DIR", help="run directories")
+    compare.add_argument("--metric", action="append", default=[], metavar="M",
+                         help="a metric to tabulate and plot (repeatable; default: all)")
+    compare.add_argument("--out", default="methodlab-compare",
+                         help="where the PNGs go (default: ./methodlab-compare)")
+
+    report = commands.add_parser("report", help="a self-contained HTML page of finished runs")
+    report.add_argument("directories", nargs="+", metavar="DIR", help="run directories")
+    report.add_argument("--out", metavar="FILE.html",
+                        help="the page (default: DIR/report.html for one run, ./report.html "
+                             "for several)")
     return parser
 
 
@@ -183,6 +198,23 @@ def _command_new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_compare(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    comparison = api.compare(args.directories, metrics=args.metric, out=args.out)
+    print(comparison.table)
+    for path in comparison.plots:
+        print(f"plot: {path}")
+    return 0
+
+
+def _command_report(args: argparse.Namespace) -> int:
+    from methodlab import api
+
+    print(f"report: {api.report(args.directories, out=args.out)}")
+    return 0
+
+
 _COMMANDS = {
     "run": _command_run,
     "validate": _command_validate,
@@ -190,6 +222,8 @@ _COMMANDS = {
     "list": _command_list,
     "show": _command_show,
     "new-plugin": _command_new_plugin,
+    "compare": _command_compare,
+    "report": _command_report,
 }
 
 

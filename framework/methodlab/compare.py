@@ -29,7 +29,8 @@ from methodlab.errors import UserError
 from methodlab.runfile import read_toml
 from methodlab.summary import default_columns, format_table
 
-__all__ = ["Comparison", "RunResult", "compare", "curves", "load_runs", "plot_curves_png"]
+__all__ = ["Comparison", "RunResult", "compare", "curves", "line_styles", "load_runs",
+           "merged_arms", "plot_curves_png"]
 
 # {metric: {line label: {step: [value per seed]}}}
 Curves = dict[str, dict[str, dict[int, list[float]]]]
@@ -119,11 +120,25 @@ def curves(runs: Sequence[RunResult]) -> Curves:
     return result
 
 
-def plot_curves_png(data: Curves, metrics: Sequence[str], title: str) -> bytes:
+_DASHES = ("-", "--", ":", "-.")
+
+
+def line_styles(runs: Sequence[RunResult]) -> dict[str, dict[str, str]]:
+    """Matplotlib styles per line of :func:`curves`: one colour per arm name and one dash
+    pattern per run, so the same arm in two runs reads as one method under two settings."""
+    arms = list(dict.fromkeys(arm for run in runs for arm in run.summary["arms"]))
+    return {_row_label(run, arm, len(runs) > 1):
+            {"color": f"C{arms.index(arm) % 10}", "linestyle": _DASHES[index % len(_DASHES)]}
+            for index, run in enumerate(runs) for arm in run.summary["arms"]}
+
+
+def plot_curves_png(data: Curves, metrics: Sequence[str], title: str,
+                    styles: Mapping[str, Mapping[str, str]] | None = None) -> bytes:
     """A PNG with one panel per metric: per line the mean over seeds and its min-max band.
 
     A loss whose values are all positive is drawn on a log scale, where losses that differ by
-    orders of magnitude early in training stay readable.
+    orders of magnitude early in training stay readable. ``styles`` (from
+    :func:`line_styles`) gives each line its colour and dash pattern.
     """
     import matplotlib
 
@@ -139,9 +154,11 @@ def plot_curves_png(data: Curves, metrics: Sequence[str], title: str) -> bytes:
             steps = np.array(sorted(by_step))
             values = [np.asarray(by_step[s], dtype=float) for s in steps]
             mean = np.array([v.mean() for v in values])
-            axis.plot(steps, mean, label=label, marker="." if len(steps) < 30 else None)
+            style = dict((styles or {}).get(label, {}))
+            (line,) = axis.plot(steps, mean, label=label,
+                                marker="." if len(steps) < 30 else None, **style)
             axis.fill_between(steps, [v.min() for v in values], [v.max() for v in values],
-                              alpha=0.2)
+                              alpha=0.2, color=line.get_color())
         axis.set_title(metric)
         axis.set_xlabel("update")
         if metric.endswith("loss") and all(
@@ -207,7 +224,7 @@ def compare(directories: Sequence[str | Path], *, metrics: Sequence[str] = (),
         title = " vs ".join(run.label for run in runs)
         for metric in [m for m in (metrics or sorted(data)) if m in data]:
             path = directory / _file_name(metric)
-            path.write_bytes(plot_curves_png(data, [metric], title))
+            path.write_bytes(plot_curves_png(data, [metric], title, line_styles(runs)))
             plots.append(path)
     return Comparison(tuple(runs), arms, tuple(columns), table, tuple(plots))
 

@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from methodlab.compare import RunResult, curves, load_runs, merged_arms, plot_curves_png
+from methodlab.compare import (
+    RunResult,
+    curves,
+    line_styles,
+    load_runs,
+    merged_arms,
+    plot_curves_png,
+)
 from methodlab.summary import default_columns
 
 __all__ = ["render_report", "write_report"]
@@ -147,7 +154,7 @@ def _figure(runs: Sequence[RunResult], title: str) -> str:
     data = curves(runs)
     if not data:
         return "<p>No learning curves recorded.</p>"
-    png = plot_curves_png(data, sorted(data), title)
+    png = plot_curves_png(data, sorted(data), title, line_styles(runs))
     encoded = base64.b64encode(png).decode("ascii")
     return (f'<img alt="learning curves of {_e(title)}: mean over seeds with min-max band" '
             f'src="data:image/png;base64,{encoded}">')
