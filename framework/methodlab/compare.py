@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,14 +25,14 @@ from typing import Any
 import attrs
 
 from methodlab.errors import UserError
+from methodlab.plots import Curves, plot_curves_png
 from methodlab.runfile import read_toml
 from methodlab.summary import default_columns, format_table
 
 __all__ = ["Comparison", "RunResult", "compare", "curves", "line_styles", "load_runs",
-           "merged_arms", "plot_curves_png"]
+           "merged_arms"]
 
 # {metric: {line label: {step: [value per seed]}}}
-Curves = dict[str, dict[str, dict[int, list[float]]]]
 
 
 @attrs.frozen
@@ -130,50 +129,6 @@ def line_styles(runs: Sequence[RunResult]) -> dict[str, dict[str, str]]:
     return {_row_label(run, arm, len(runs) > 1):
             {"color": f"C{arms.index(arm) % 10}", "linestyle": _DASHES[index % len(_DASHES)]}
             for index, run in enumerate(runs) for arm in run.summary["arms"]}
-
-
-def plot_curves_png(data: Curves, metrics: Sequence[str], title: str,
-                    styles: Mapping[str, Mapping[str, str]] | None = None) -> bytes:
-    """A PNG with one panel per metric: per line the mean over seeds and its min-max band.
-
-    A loss whose values are all positive is drawn on a log scale, where losses that differ by
-    orders of magnitude early in training stay readable. ``styles`` (from
-    :func:`line_styles`) gives each line its colour and dash pattern.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    columns = min(3, len(metrics))
-    rows = -(-len(metrics) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
-    for axis, metric in zip(axes.flat, metrics, strict=False):
-        for label, by_step in data[metric].items():
-            steps = np.array(sorted(by_step))
-            values = [np.asarray(by_step[s], dtype=float) for s in steps]
-            mean = np.array([v.mean() for v in values])
-            style = dict((styles or {}).get(label, {}))
-            (line,) = axis.plot(steps, mean, label=label,
-                                marker="." if len(steps) < 30 else None, **style)
-            axis.fill_between(steps, [v.min() for v in values], [v.max() for v in values],
-                              alpha=0.2, color=line.get_color())
-        axis.set_title(metric)
-        axis.set_xlabel("update")
-        if metric.endswith("loss") and all(
-            min(min(v) for v in by_step.values()) > 0 for by_step in data[metric].values()
-        ):
-            axis.set_yscale("log")
-        axis.legend(fontsize="small")
-    for axis in list(axes.flat)[len(metrics):]:
-        axis.set_visible(False)
-    figure.suptitle(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def merged_arms(runs: Sequence[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:

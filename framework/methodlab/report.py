@@ -23,14 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from methodlab.compare import (
-    RunResult,
-    curves,
-    line_styles,
-    load_runs,
-    merged_arms,
-    plot_curves_png,
-)
+from methodlab.compare import RunResult, curves, line_styles, load_runs, merged_arms
+from methodlab.plots import plot_curves_png
 from methodlab.summary import default_columns
 
 __all__ = ["render_report", "write_report"]
