@@ -122,7 +122,8 @@ class SimulatedAnnotatorsParams:
     false_rate: float = attrs.field(default=0.02, validator=[v.ge(0.0), v.lt(1.0)])
     """Probability that an annotator adds each absent tag."""
     annotator_seed: int = 0
-    """Seed of the simulated annotations (the same for every run seed)."""
+    """Seed of the simulated annotations, combined with the run's seed: every arm of a seed
+    sees the same annotators, each seed a fresh draw."""
     batch_size: int = attrs.field(default=0, validator=v.ge(0))
     """Training batch size of (annotator, clip) pairs; 0 means all of them every step."""
 

@@ -65,9 +65,10 @@ def build_synthetic_tags(params: SyntheticTagsParams, *, seed: int, device: str,
 
 
 def simulate_annotators(tags: np.ndarray, annotators: int, reveal: float, false_rate: float,
-                        seed: int) -> np.ndarray:
+                        seed: int | list[int]) -> np.ndarray:
     """Annotations ``(K, N, L)`` of true tags ``(N, L)``: each annotator keeps each true tag
-    with probability ``reveal`` and adds each absent tag with probability ``false_rate``.
+    with probability ``reveal`` and adds each absent tag with probability ``false_rate``;
+    ``seed`` seeds ``numpy.random.default_rng``.
 
     Example:
         >>> truth = np.ones((1000, 1))
@@ -113,6 +114,6 @@ def build_simulated_annotators(params: SimulatedAnnotatorsParams, *, seed: int, 
         seed=seed, device=device, dtype=dtype)
     truth = clips.splits["train"].targets.cpu().numpy()
     annotations = simulate_annotators(truth, params.annotators, params.reveal,
-                                      params.false_rate, params.annotator_seed)
+                                      params.false_rate, [params.annotator_seed, seed])
     return AnnotatorEnvironment(clips, torch.as_tensor(annotations, dtype=dtype, device=device),
                                 batch_size=params.batch_size, seed=seed)

@@ -132,8 +132,9 @@ class SmoothedSVM(Evaluator):
     per-tag AUC and accuracy against the true tags of the ``test`` clips.
 
     Soft targets s ∈ [0, 1] train each tag's SVM on every clip twice, as a positive with
-    weight s and as a negative with weight 1 − s (``sample_weight``); hard targets are the
-    special case s ∈ {0, 1}, so all target kinds share one code path. ``smoothed`` targets
+    weight s / (2 mean(s)) and as a negative with weight (1 − s) / (2 mean(1 − s))
+    (``sample_weight``; the classes are balanced, each with half the total weight); hard
+    targets are the special case s ∈ {0, 1}, so all target kinds share one code path. ``smoothed`` targets
     are the model's (the tag-smoothing CRBM's) p(y_l = 1 | c) averaged over the clip's K
     annotators, each conditioned on the other K − 1. Needs ``simulated-annotators``.
     """
@@ -165,7 +166,12 @@ class SmoothedSVM(Evaluator):
         labels = np.concatenate([np.ones(len(features)), np.zeros(len(features))])
         columns = []
         for tag in range(targets.shape[1]):
-            weights = np.concatenate([targets[:, tag], 1 - targets[:, tag]])
+            positive, negative = targets[:, tag], 1 - targets[:, tag]
+            # Balanced classes: both copies carry half the total weight, as the paper's
+            # balanced training sets do; unbalanced soft targets (annotators reveal 30 % of
+            # the tags) let the negatives swamp the SVM.
+            weights = np.concatenate([positive / max(positive.mean(), 1e-12),
+                                      negative / max(negative.mean(), 1e-12)]) / 2
             fitted = _fit_binary(SVC(C=self.params.C, kernel="rbf"), doubled, labels, weights)
             columns.append(_scores(fitted, test_x, 0.0))
         scores = np.stack(columns, 1)
