@@ -1,0 +1,108 @@
+"""MLflow tracking for methodlab runs.
+
+Registers the ``[integrations.mlflow]`` settings table and the lifecycle hooks that log each
+run. The integration is active for a run whose run file has the table, or when
+``METHODLAB_TRACKERS`` lists ``mlflow`` (comma-separated, e.g.
+``METHODLAB_TRACKERS=tensorboard,mlflow``); being installed is not enough, so an environment
+with every integration installed logs nothing. MLflow is imported only by an active run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import methodlab
+
+from methodlab_mlflow.config import MlflowSettings
+
+if TYPE_CHECKING:
+    from methodlab.runner import Run, Trial
+
+    from methodlab_mlflow.tracker import MlflowTracker
+
+__all__ = [
+    "NAME",
+    "TRACKERS_VARIABLE",
+    "MlflowSettings",
+    "methodlab_checkpoint_saved",
+    "methodlab_evaluation_end",
+    "methodlab_run_end",
+    "methodlab_run_start",
+    "methodlab_settings",
+    "methodlab_step_end",
+    "settings_for",
+]
+
+NAME = "mlflow"
+TRACKERS_VARIABLE = "METHODLAB_TRACKERS"
+
+# Active runs by run directory: hooks receive a trial, whose directory is
+# <run>/trials/<arm>/seed-<s>, so the run is found without a reference from trial to run.
+_TRACKERS: dict[Path, MlflowTracker] = {}
+
+
+def settings_for(run: Run) -> MlflowSettings | None:
+    """The run's settings when the integration is active for it, else ``None``."""
+    table = run.spec.settings.get(NAME)
+    if table is not None:
+        return table
+    listed = os.environ.get(TRACKERS_VARIABLE, "")
+    if NAME in {item.strip().lower() for item in listed.split(",")}:
+        return MlflowSettings()
+    return None
+
+
+def _tracker(trial: Trial) -> MlflowTracker | None:
+    if not _TRACKERS or trial.directory is None:
+        return None
+    return _TRACKERS.get(trial.directory.parents[2])
+
+
+@methodlab.hookimpl
+def methodlab_settings() -> Iterator[methodlab.SettingsSpec]:
+    yield methodlab.SettingsSpec(
+        name=NAME, params_cls=MlflowSettings,
+        summary="Log each arm and seed as an MLflow run under a parent run for the run file.")
+
+
+@methodlab.hookimpl
+def methodlab_run_start(run: Run) -> None:
+    _TRACKERS.pop(run.directory, None)  # left over from an aborted run of this directory
+    settings = settings_for(run)
+    if settings is None:
+        return
+    from methodlab_mlflow.tracker import MlflowTracker
+
+    _TRACKERS[run.directory] = MlflowTracker(run, settings)
+
+
+@methodlab.hookimpl
+def methodlab_step_end(trial: Trial) -> None:
+    tracker = _tracker(trial)
+    if tracker is not None:
+        tracker.sync(trial)
+
+
+@methodlab.hookimpl
+def methodlab_evaluation_end(trial: Trial) -> None:
+    tracker = _tracker(trial)
+    if tracker is not None:
+        tracker.sync(trial)
+        tracker.flush()
+
+
+@methodlab.hookimpl
+def methodlab_checkpoint_saved(trial: Trial) -> None:
+    tracker = _tracker(trial)
+    if tracker is not None:
+        tracker.flush()
+
+
+@methodlab.hookimpl
+def methodlab_run_end(run: Run, summary: Mapping[str, Any]) -> None:
+    tracker = _TRACKERS.pop(run.directory, None)
+    if tracker is not None:
+        tracker.finish(summary)
