@@ -31,8 +31,26 @@ _EXACT = {"environment": {"use": "ray-interference:exact-bandit", "contexts": 2}
           "evaluators": {"check": {"use": "ray-interference:bandit-dynamics"}}}
 
 
-def _example(drop: str) -> dict[str, Any]:
-    return {key: value for key, value in _EXACT.items() if key != drop}
+_BANDIT_ID = "methodlab/ContextualBandit-v0"
+_STOCHASTIC = {"environment": {"use": "gymnasium:gymnasium", "id": _BANDIT_ID, "num_envs": 4,
+                               "n_steps": 2, "eval_episodes": 2},
+               "model": {"use": "ray-interference:bandit-policy", "hidden": 4},
+               "loss": {"use": "ray-interference:expected-reward"},
+               "evaluators": {"check": {"use": "ray-interference:bandit-dynamics"}}}
+
+
+def _example(drop: str, base: dict[str, Any] = _EXACT) -> dict[str, Any]:
+    return {key: value for key, value in base.items() if key != drop}
+
+
+def _register_gym_envs() -> None:
+    from methodlab_gymnasium.registration import register_env
+
+    register_env(_BANDIT_ID, f"{_PKG}.bandit:ContextualBanditEnv")
+
+
+# On import too, so gymnasium users can gymnasium.make("methodlab_ray_interference:<id>").
+_register_gym_envs()
 
 
 @methodlab.hookimpl
@@ -57,20 +75,28 @@ def methodlab_models() -> Iterator[methodlab.ModelSpec]:
         "(negative: interference; 0: no sharing) and start logits d0.",
         example=_example("model"),
     )
+    yield methodlab.ModelSpec(
+        name="bandit-policy",
+        factory=f"{_PKG}.models:build_bandit_policy",
+        params_cls=c.BanditPolicyParams,
+        summary="Softmax policy MLP for one-hot contexts: a shared trunk (interference) or, "
+        "with shared = false, an independent network per context; returns (logits, 0).",
+        example=_example("model", _STOCHASTIC),
+    )
 
 
 @methodlab.hookimpl
 def methodlab_losses() -> Iterator[methodlab.LossSpec]:
     yield methodlab.LossSpec(
         name="expected-reward",
-        factory=f"{_PKG}.exact:build_expected_reward",
+        factory=f"{_PKG}.losses:build_expected_reward",
         params_cls=c.ExpectedRewardParams,
         summary="On-policy signal: minus the exact expected reward, -sum_k pi(good | k).",
         example=_example("loss"),
     )
     yield methodlab.LossSpec(
         name="good-arm-likelihood",
-        factory=f"{_PKG}.exact:build_good_arm_likelihood",
+        factory=f"{_PKG}.losses:build_good_arm_likelihood",
         params_cls=c.GoodArmLikelihoodParams,
         summary="Supervised / off-policy signal: -sum_k log pi(good | k).",
         example=_example("loss"),

@@ -7,6 +7,7 @@ from attrs import validators as v
 
 __all__ = [
     "BanditDynamicsParams",
+    "BanditPolicyParams",
     "ExactBanditParams",
     "ExpectedRewardParams",
     "GoodArmLikelihoodParams",
@@ -81,3 +82,19 @@ class BanditDynamicsParams:
     def _png(self, _attribute: attrs.Attribute, value: str) -> None:
         if value and (not value.endswith(".png") or "/" in value or "\\" in value):
             raise ValueError(f"'figure' must be a plain file name ending in .png, got {value!r}")
+
+
+@attrs.frozen
+class BanditPolicyParams:
+    """The ``[model]`` table of ``use = "bandit-policy"``: softmax(V tanh(U s + b) + c)."""
+
+    hidden: int = attrs.field(default=32, validator=v.ge(1))
+    """Hidden width H of the trunk."""
+    shared: bool = attrs.field(default=True)
+    """``true``: one trunk and head for all contexts (interference through sharing);
+    ``false``: the ablation with an independent network per context (one-hot inputs)."""
+    input_std: float = attrs.field(default=0.1, validator=v.ge(0.0))
+    """Standard deviation of the trunk weights U at initialisation."""
+    bias_std: float = attrs.field(default=1.0, validator=v.ge(0.0))
+    """Standard deviation of the trunk biases b at initialisation; larger than
+    ``input_std`` means every context starts with nearly the same features."""

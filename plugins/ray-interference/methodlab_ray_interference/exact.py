@@ -1,10 +1,11 @@
-r"""The exact-expectation bandit, the minimal model and its two learning signals.
+r"""The exact-expectation bandit and the minimal model.
 
 How the ODE runs in methodlab's generic loop: the environment serves all K contexts as every
 batch, so the loss *is* the exact expected objective; the model holds θ; plain ``sgd`` with
 ``lr = dt`` is then exactly one explicit Euler step of the gradient flow
-:math:`\dot\theta = -\nabla_\theta L`, and ``u`` updates are ``u · lr`` time units. The
-losses sum over contexts (:math:`J = \sum_k J_k`, as in the paper), not average.
+:math:`\dot\theta = -\nabla_\theta L`, and ``u`` updates are ``u · lr`` time units. On such
+batches the losses (:mod:`~methodlab_ray_interference.losses`) sum over contexts
+(:math:`J = \sum_k J_k`, as in the paper).
 """
 
 from __future__ import annotations
@@ -13,25 +14,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
-from methodlab.components import Batch, EnvInfo, Environment, OutputLoss
+from methodlab.components import Batch, EnvInfo, Environment
 from torch import nn
 
-from methodlab_ray_interference.config import (
-    ExactBanditParams,
-    ExpectedRewardParams,
-    GoodArmLikelihoodParams,
-    InterferenceLogitsParams,
-)
+from methodlab_ray_interference.config import ExactBanditParams, InterferenceLogitsParams
 from methodlab_ray_interference.dynamics import context_directions
 
 __all__ = [
     "ExactBandit",
-    "ExpectedReward",
-    "GoodArmLikelihood",
     "InterferenceLogits",
     "build_exact_bandit",
-    "build_expected_reward",
-    "build_good_arm_likelihood",
     "build_interference_logits",
 ]
 
@@ -123,35 +115,6 @@ class InterferenceLogits(nn.Module):
         return f"contexts={len(self.theta)}, interference={self.interference}"
 
 
-class ExpectedReward(OutputLoss):
-    r"""On-policy signal: minus the exact expected reward :math:`-\sum_b \pi(y_b \mid x_b)`.
-
-    With reward 1 for the good arm :math:`y_b` and 0 otherwise this is :math:`-J`; its
-    gradient is the exact expected REINFORCE gradient
-    :math:`-\sum_k J_k(1-J_k)\,w_k` for the minimal model.
-    """
-
-    signal = "on-policy"
-
-    def from_outputs(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        probabilities = torch.softmax(outputs, dim=-1)  # (B, A)
-        return -probabilities.gather(1, targets.unsqueeze(1)).sum()
-
-
-class GoodArmLikelihood(OutputLoss):
-    r"""Supervised signal: :math:`-\sum_b \log\pi(y_b \mid x_b)` for the good arm :math:`y_b`.
-
-    Its gradient :math:`-\sum_k (1-J_k)\,w_k` does not vanish where the policy is wrong. It
-    is also the expected off-policy gradient :math:`\mathbb{E}_{a\sim\mu}[r\,\nabla\log\pi(a)]`
-    under a uniform behaviour policy μ over A arms, up to the factor 1/A (a time rescaling).
-    """
-
-    signal = "supervised"
-
-    def from_outputs(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return -torch.log_softmax(outputs, dim=-1).gather(1, targets.unsqueeze(1)).sum()
-
-
 def build_exact_bandit(params: ExactBanditParams, *, seed: int, device: str,
                        dtype: torch.dtype) -> ExactBandit:
     """Build ``use = "exact-bandit"`` (deterministic: the seed is not used)."""
@@ -165,14 +128,3 @@ def build_interference_logits(params: InterferenceLogitsParams, *,
         raise ValueError(f"'start' has {len(params.start)} logits but the environment has "
                          f"{env.info.in_features} contexts")
     return InterferenceLogits(params.start, params.interference)
-
-
-def build_expected_reward(params: ExpectedRewardParams, *, env: Environment) -> ExpectedReward:
-    """Build ``use = "expected-reward"``."""
-    return ExpectedReward()
-
-
-def build_good_arm_likelihood(params: GoodArmLikelihoodParams, *,
-                              env: Environment) -> GoodArmLikelihood:
-    """Build ``use = "good-arm-likelihood"``."""
-    return GoodArmLikelihood()

@@ -13,11 +13,10 @@ from methodlab_ray_interference.dynamics import context_directions, flow, interf
 from methodlab_ray_interference.evaluators import BanditDynamics
 from methodlab_ray_interference.exact import (
     ExactBandit,
-    ExpectedReward,
-    GoodArmLikelihood,
     InterferenceLogits,
     build_interference_logits,
 )
+from methodlab_ray_interference.losses import ExpectedReward, GoodArmLikelihood
 
 
 def _success_rate(net: InterferenceLogits, loss) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,7 +105,7 @@ def test_dt_of_the_run_files_is_accurate():
 
 def test_evaluator_first_passage_and_lower_bound():
     env = ExactBandit(2, device="cpu", dtype=torch.float64)
-    evaluator = BanditDynamics(0.9)
+    evaluator = BanditDynamics(0.9, *env.contexts())
     net = InterferenceLogits((0.0, -3.0), -0.7).double()
     env.updates = 7
     unsolved = evaluator(net, env, ExpectedReward())
@@ -129,8 +128,8 @@ def test_speed_is_near_zero_by_the_on_policy_saddle():
     # moves (3.4e-8 per time unit), while the supervised signal still pulls J2 up (5.0e-5).
     env = ExactBandit(2, device="cpu", dtype=torch.float64)
     net = InterferenceLogits((8.0, -8.0), -0.7).double()
-    on_policy = BanditDynamics(0.9)(net, env, ExpectedReward())["speed"]
-    supervised = BanditDynamics(0.9)(net, env, GoodArmLikelihood())["speed"]
+    on_policy = BanditDynamics(0.9, *env.contexts())(net, env, ExpectedReward())["speed"]
+    supervised = BanditDynamics(0.9, *env.contexts())(net, env, GoodArmLikelihood())["speed"]
     assert 0 < on_policy < 1e-7
     assert supervised > 1000 * on_policy
 
