@@ -7,8 +7,8 @@ from attrs import validators as v
 
 __all__ = [
     "MAX_EXACT_TAGS",
-    "CRBMParams",
     "CRBMLossParams",
+    "CRBMParams",
     "SimulatedAnnotatorsParams",
     "SklearnTaggerParams",
     "SmoothedSVMParams",

@@ -134,9 +134,10 @@ class SmoothedSVM(Evaluator):
     Soft targets s ∈ [0, 1] train each tag's SVM on every clip twice, as a positive with
     weight s / (2 mean(s)) and as a negative with weight (1 − s) / (2 mean(1 − s))
     (``sample_weight``; the classes are balanced, each with half the total weight); hard
-    targets are the special case s ∈ {0, 1}, so all target kinds share one code path. ``smoothed`` targets
-    are the model's (the tag-smoothing CRBM's) p(y_l = 1 | c) averaged over the clip's K
-    annotators, each conditioned on the other K − 1. Needs ``simulated-annotators``.
+    targets are the special case s ∈ {0, 1}, so all target kinds share one code path.
+    ``smoothed`` targets are the model's (the tag-smoothing CRBM's) p(y_l = 1 | c) averaged
+    over the clip's K annotators, each conditioned on the other K − 1. Needs
+    ``simulated-annotators``.
     """
 
     def __init__(self, params: SmoothedSVMParams) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from methodlab.components import Batch, Environment, Loss
 from methodlab.errors import UserError
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 from methodlab_crbm_autotagger.config import MAX_EXACT_TAGS, CRBMLossParams
 from methodlab_crbm_autotagger.rbm import ConditionalRBM

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 from methodlab_crbm_autotagger.config import MAX_EXACT_TAGS
 
