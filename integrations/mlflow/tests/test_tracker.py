@@ -215,23 +215,23 @@ def test_a_failing_store_mid_run_costs_one_line_and_a_resume_logs_the_rest(
     _assert_mlflow_matches_metrics(local, directory)
 
 
-def test_methodlab_trackers_and_mlflow_tracking_uri_select_the_store(tmp_path, monkeypatch):
+def test_methodlab_trackers_and_mlflow_tracking_uri_select_the_store(
+        out, local, tmp_path, monkeypatch):
     document = _document("by-env", seeds=[0], integrations={})
     monkeypatch.delenv("METHODLAB_TRACKERS", raising=False)
     _run(tmp_path / "off", document)
     assert not (tmp_path / "off" / "mlflow.db").exists()
     assert not (tmp_path / "off" / "by-env" / "mlflow.json").exists()
 
-    store = tmp_path / "elsewhere.db"
+    # The environment's URI (here the other tests' store) wins over the local default.
     monkeypatch.setenv("METHODLAB_TRACKERS", "tensorboard,mlflow")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", default_tracking_uri(out))
     directory = _run(tmp_path / "on", document)
     assert not (tmp_path / "on" / "mlflow.db").exists()
-    client = MlflowClient(f"sqlite:///{store}")
-    runs = client.search_runs([client.get_experiment_by_name("by-env").experiment_id])
+    runs = local.search_runs([local.get_experiment_by_name("by-env").experiment_id])
     assert sorted(run.info.run_name for run in runs) == ["adam/seed-0", "by-env", "sgd/seed-0"]
-    assert json.loads((directory / "mlflow.json").read_text())["tracking_uri"] == \
-        f"sqlite:///{store}"
+    state = json.loads((directory / "mlflow.json").read_text())
+    assert state["tracking_uri"] == default_tracking_uri(out)
 
 
 def test_resolved_settings_are_text_with_defaults():
