@@ -50,9 +50,9 @@ class RADFlowParams:
     gating_hidden: tuple[int, ...] = _widths()
     """Hidden widths of each layer's ReLU gating MLP, giving the logits of p(k | y_l) from the
     layer's output y_l."""
-    min_slope: float = attrs.field(default=1e-3, validator=v.gt(0.0))
-    """Lower bound on |slope| of every piece (softplus + min_slope): near-zero slopes make
-    log|det| unbounded."""
+    min_slope: float = attrs.field(default=1e-3, validator=[v.gt(0.0), v.lt(1.0)])
+    """Lower bound on |slope| of every piece (softplus + min_slope), below 1 (the layers start
+    at slopes ±1): near-zero slopes make log|det| unbounded."""
 
 
 @attrs.frozen

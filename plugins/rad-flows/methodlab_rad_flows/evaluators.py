@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import numpy as np
 import torch
@@ -16,7 +18,7 @@ __all__ = ["DensityGrid", "PlotData", "SampleConsistency", "build_density_grid",
 _CHUNK = 1 << 15
 
 
-def _sampler(model: nn.Module, name: str):  # noqa: ANN202 (the model's bound sample method)
+def _sampler(model: nn.Module, name: str) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
     sample = getattr(model, "sample", None)
     if not callable(sample):
         raise TypeError(f"{name} needs a flow model with sample(n, generator); "

@@ -81,6 +81,8 @@ _RAW = 6
 """Conditioner outputs per transformed feature: m, w, t and three raw slopes."""
 _LOG_HALF_WIDTH_BOUND = 7.0
 """|w| < 7 keeps the middle piece's half-width e^w within (1e-3, 1e3)."""
+_INITIAL_LOG_HALF_WIDTH = -2.0
+"""Initial w: a middle piece of half-width e^{-2 / (1 + 2/7)} = 0.21."""
 
 
 class NShape(NamedTuple):
@@ -196,6 +198,21 @@ class RADCoupling(CouplingLayer):
         transformed = len(self.transformed)
         self.net = mlp(len(self.conditioning), hidden, _RAW * transformed)
         self.gate = mlp(features, gating_hidden, PIECES * transformed)
+        self._start_near_identity()
+
+    @torch.no_grad()
+    def _start_near_identity(self) -> None:
+        """Bias the piece MLP's read-out to m = t = 0, slopes ±1 and a narrow middle piece.
+
+        The map then starts as a small fold of the identity, and training grows folds where
+        the data needs them; with PyTorch's default read-out every layer would start with a
+        fold of [-1, 1] at slope ±0.69, six random folds that training has to undo (and that
+        left stray probability mass far from the data in our runs).
+        """
+        unit_slope = torch.tensor(1.0 - self.min_slope).expm1().log()  # softplus⁻¹(1 − floor)
+        bias = torch.tensor([0.0, _INITIAL_LOG_HALF_WIDTH, 0.0, 0.0, 0.0, 0.0])
+        bias[3:] = unit_slope
+        self.net[-1].bias.copy_(bias.repeat(len(self.transformed)))
 
     def extra_repr(self) -> str:
         return f"pieces={PIECES}, min_slope={self.min_slope}"

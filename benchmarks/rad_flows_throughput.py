@@ -1,0 +1,125 @@
+"""Training throughput of methodlab-rad-flows' RealNVP and RAD flow against zuko's RealNVP.
+
+The three flows have the same size: 6 coupling layers with alternating halves and 2 x 64 ReLU
+conditioner MLPs (RAD adds a 2 x 64 gating MLP per layer) on a standard normal base, trained
+with Adam (1e-3) on the same batches of the 5 x 5 Gaussian grid (batch 512). Per repeat each
+flow is trained from a fresh seed, in rotating order so machine load hits all of them alike;
+throughput is training samples per second, and the ratios (ours / zuko's) are per-repeat
+ratios summarised by their median. Targets: RealNVP / zuko >= 1.0, RAD / zuko >= 1.0.
+
+The same runs give each flow's test NLL; the two RealNVPs agree "within noise" when the
+difference of their mean test NLLs is at most twice its standard error over the repeats.
+
+zuko is a benchmark-only peer (``pip install zuko``); the plugin does not depend on it.
+
+Usage: ``python benchmarks/rad_flows_throughput.py [--steps 600] [--repeats 5] [--threads 1]
+[--dtype float32]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import zuko
+from methodlab_rad_flows.densities import gaussian_grid
+from methodlab_rad_flows.rad import RADFlow
+from methodlab_rad_flows.realnvp import RealNVP
+
+LAYERS, HIDDEN, BATCH, LR = 6, (64, 64), 512, 1e-3
+N_TRAIN, N_TEST = 20_000, 5_000
+WARMUP = 20
+
+
+class ZukoRealNVP(torch.nn.Module):
+    """zuko's RealNVP behind the plugin's interface: ``forward(x)`` is log p(x)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flow = zuko.flows.RealNVP(2, transforms=LAYERS, hidden_features=HIDDEN)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.flow().log_prob(x)
+
+
+BUILDERS: dict[str, Callable[[], torch.nn.Module]] = {
+    "ours-realnvp": lambda: RealNVP(2, LAYERS, HIDDEN),
+    "zuko-realnvp": ZukoRealNVP,
+    "ours-rad": lambda: RADFlow(2, LAYERS, HIDDEN, HIDDEN, 1e-3),
+}
+
+
+def train(name: str, seed: int, steps: int, data: tuple[torch.Tensor, torch.Tensor],
+          dtype: torch.dtype) -> tuple[float, float]:
+    """Train one flow; returns (training samples per second, test NLL in nats)."""
+    train_x, test_x = data
+    torch.manual_seed(seed)
+    model = BUILDERS[name]().to(dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    batches = torch.randint(len(train_x), (WARMUP + steps, BATCH),
+                            generator=torch.Generator().manual_seed(seed))
+    for step, index in enumerate(batches):
+        if step == WARMUP:
+            start = time.perf_counter()
+        loss = -model(train_x[index]).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        nll = float(-model(test_x).mean())
+    return steps * BATCH / seconds, nll
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+
+    generator = torch.Generator().manual_seed(0)
+    data = tuple(gaussian_grid(n, 5, 1.0, 0.1, generator)[0].to(dtype)
+                 for n in (N_TRAIN, N_TEST))
+    names = list(BUILDERS)
+    throughput: dict[str, list[float]] = {name: [] for name in names}
+    nll: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(args.repeats):
+        order = names[repeat % len(names):] + names[:repeat % len(names)]
+        for name in order:
+            rate, value = train(name, repeat, args.steps, data, dtype)
+            throughput[name].append(rate)
+            nll[name].append(value)
+        print(f"repeat {repeat}: " + ", ".join(
+            f"{n} {throughput[n][-1]:,.0f}/s NLL {nll[n][-1]:.3f}" for n in names), flush=True)
+
+    print(f"\n{args.steps} steps x batch {BATCH}, {args.repeats} repeats, {args.dtype}, "
+          f"{args.threads} thread(s)")
+    print("flow           samples/s (median)   test NLL (mean ± sd)   parameters")
+    for name in names:
+        parameters = sum(p.numel() for p in BUILDERS[name]().parameters())
+        print(f"{name:14} {statistics.median(throughput[name]):>18,.0f}   "
+              f"{statistics.fmean(nll[name]):.3f} ± {statistics.stdev(nll[name]):.3f}"
+              f"          {parameters:,}")
+    for name in ("ours-realnvp", "ours-rad"):
+        ratio = statistics.median(a / b for a, b in zip(throughput[name],
+                                                        throughput["zuko-realnvp"], strict=True))
+        print(f"{name} / zuko-realnvp throughput: {ratio:.2f}x (target >= 1.0): "
+              f"{'met' if ratio >= 1.0 else 'NOT met'}")
+    ours, theirs = nll["ours-realnvp"], nll["zuko-realnvp"]
+    difference = statistics.fmean(ours) - statistics.fmean(theirs)
+    error = math.sqrt((statistics.variance(ours) + statistics.variance(theirs)) / len(ours))
+    agree = abs(difference) <= 2 * error
+    print(f"RealNVP test NLL ours - zuko: {difference:+.3f} nats, standard error {error:.3f}: "
+          f"{'within' if agree else 'NOT within'} noise (|difference| <= 2 standard errors)")
+
+
+if __name__ == "__main__":
+    main()
