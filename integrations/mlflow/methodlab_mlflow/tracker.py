@@ -28,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,10 +121,15 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[start:start + size]
 
 
+def _no_trial() -> None:
+    return None
+
+
 @attrs.define
 class _TrialLog:
-    trial: Trial | None
-    """The trial object being followed (a resumed trial is a new object)."""
+    trial: Callable[[], Trial | None]
+    """Weak reference to the trial object being followed (its model is not kept alive; a
+    resumed trial is a new object)."""
     run_id: str
     queued: int
     """Records of the trial's history handed to the buffer so far."""
@@ -161,12 +167,12 @@ class MlflowTracker:
             return
         key = f"{trial.arm}/seed-{trial.seed}"
         log = self._live.get(key)
-        if log is None or log.trial is not trial:
+        if log is None or log.trial() is not trial:
             log = self._guard("starting the MLflow run of " + key, self._open, trial.arm,
                               trial.seed)
             if log is None:
                 return
-            log.trial = trial
+            log.trial = weakref.ref(trial)
         self._queue(log, trial.history[log.queued:])
         log.queued = len(trial.history)
         if len(self._buffer) >= _BATCH_METRICS:
@@ -266,7 +272,7 @@ class MlflowTracker:
             self._write_state()
         else:  # a resumed trial continues its run after the records already logged
             self.client.update_run(entry["run_id"], status="RUNNING")
-        log = _TrialLog(None, entry["run_id"], entry["logged"])
+        log = _TrialLog(_no_trial, entry["run_id"], entry["logged"])
         self._live[key] = log
         return log
 
@@ -310,6 +316,8 @@ class MlflowTracker:
                 if key in self._live or not path.exists():
                     continue
                 records = [json.loads(line) for line in path.read_text().splitlines()]
+                if len(records) <= self.children.get(key, {}).get("logged", -1):
+                    continue  # logged in full by an earlier process
                 log = self._open(arm, seed)
                 self._queue(log, records[log.queued:])
                 log.queued = len(records)

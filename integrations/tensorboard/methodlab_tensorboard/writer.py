@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,11 +94,15 @@ def _claims_markdown(claims: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def _no_trial() -> None:
+    return None
+
+
 @attrs.define
 class _TrialLog:
-    trial: Trial | None
-    """The trial object being followed; a new object for the same arm and seed (a resume)
-    starts the events over."""
+    trial: Callable[[], Trial | None]
+    """Weak reference to the trial object being followed (its model is not kept alive); a new
+    object for the same arm and seed (a resume) starts the events over."""
     writer: SummaryWriter
     written: int = 0
     """How many records of the trial's history are in the event file."""
@@ -122,11 +127,11 @@ class TensorBoardLogger:
     def sync(self, trial: Trial) -> None:
         """Write the records the trial added to its history since the last call."""
         log = self._trials.get((trial.arm, trial.seed))
-        if log is None or log.trial is not trial:
+        if log is None or log.trial() is not trial:
             if log is not None:
                 log.writer.close()
             log = self._open(trial.arm, trial.seed, trial.history)
-            log.trial = trial
+            log.trial = weakref.ref(trial)
         self._write(log, trial.history[log.written:])
         log.written = len(trial.history)
 
@@ -170,7 +175,7 @@ class TensorBoardLogger:
             experiment, start, _end = hparams(settings, dict.fromkeys(sorted(metrics), 0.0))
             file_writer.add_summary(experiment)
             file_writer.add_summary(start)
-        log = _TrialLog(None, writer)
+        log = _TrialLog(_no_trial, writer)
         self._trials[(arm, seed)] = log
         return log
 
