@@ -3,8 +3,9 @@
 Registers the environment ``gymnasium`` (any registered gymnasium id, vectorised, yielding
 :class:`~methodlab_gymnasium.rollout.Rollout` batches), the model ``actor-critic``, the loss
 ``a2c`` and the evaluator ``episode-return``; registers the deterministic counter environment
-``methodlab/Counter-v0`` with gymnasium. Registration only: gymnasium's registry is imported
-(not torch) when the hooks run.
+``methodlab/Counter-v0`` with gymnasium when :mod:`methodlab_gymnasium.counter` is imported
+(the ``gymnasium`` environment and :func:`~methodlab_gymnasium.testing.check_gym_envs` import
+it). Registration only: neither torch nor gymnasium is imported when the hooks run.
 """
 
 from __future__ import annotations
@@ -30,13 +31,6 @@ _RL = {"environment": {"use": "gymnasium", **_ENV_PARAMS},
        "model": {"use": "actor-critic", "hidden": [8]},
        "loss": {"use": "a2c"},
        "evaluators": {"check": {"use": "episode-return"}}}
-
-
-def _register_gym_envs() -> None:
-    register_env("methodlab/Counter-v0", "methodlab_gymnasium.counter:CounterEnv")
-
-
-_register_gym_envs()  # on import too, for gymnasium.make("methodlab_gymnasium:methodlab/...")
 
 
 @methodlab.hookimpl

@@ -2,7 +2,8 @@
 
 It makes vector-environment bookkeeping checkable by hand (field trap FT-16): the observation
 is the number of steps taken, every step pays 1, and the episode terminates after ``length``
-steps. With a ``TimeLimit`` shorter than ``length`` it is truncated instead.
+steps. With a ``TimeLimit`` shorter than ``length`` it is truncated instead. Importing this
+module registers it (``gymnasium.make("methodlab_gymnasium.counter:methodlab/Counter-v0")``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+
+from methodlab_gymnasium.registration import register_env
 
 __all__ = ["CounterEnv"]
 
@@ -50,3 +53,6 @@ class CounterEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def _obs(self) -> np.ndarray:
         return np.array([self._t], dtype=np.float32)
+
+
+register_env("methodlab/Counter-v0", "methodlab_gymnasium.counter:CounterEnv")

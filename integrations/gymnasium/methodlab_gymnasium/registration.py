@@ -1,20 +1,27 @@
 """Registering plugin environments with gymnasium, so ``gymnasium.make`` finds them.
 
 Plugins ship environments as ``gymnasium.Env`` subclasses and register them under the
-``methodlab/`` namespace from their methodlab registration hook (which runs whenever
-methodlab loads plugins)::
+``methodlab/`` namespace with :func:`register_env`. Gymnasium 1.x has no entry-point group for
+third-party environments, so registration happens on import:
 
-    @methodlab.hookimpl
-    def methodlab_environments():
-        from methodlab_gymnasium.registration import register_env
-        register_env("methodlab/GridWorld-v0", "methodlab_mine.gridworld:GridWorld",
-                     max_episode_steps=50)
-        ...
+- for methodlab runs (``id = "methodlab/GridWorld-v0"``), call it from the plugin's
+  registration hook, which runs whenever methodlab loads plugins (this imports gymnasium, not
+  torch, at load time)::
 
-Gymnasium users without methodlab write ``gymnasium.make("methodlab_mine:methodlab/GridWorld-v0")``:
-the ``module:`` prefix imports the plugin, whose hook module registers on import when it calls
-``register_env`` at module level. Gymnasium 1.x has no entry-point group for plugin
-environments, hence this function.
+      @methodlab.hookimpl
+      def methodlab_environments():
+          from methodlab_gymnasium.registration import register_env
+          register_env("methodlab/GridWorld-v0", "methodlab_mine.gridworld:GridWorld",
+                       max_episode_steps=50)
+          ...
+
+- for gymnasium users without methodlab, call it at the bottom of the module that defines
+  the environment as well; ``gymnasium.make("methodlab_mine.gridworld:methodlab/GridWorld-v0")``
+  imports that module first (gymnasium's ``module:id`` convention). Registering twice is a
+  no-op.
+
+This integration's own ``methodlab/Counter-v0`` registers only when
+:mod:`methodlab_gymnasium.counter` is imported, which the ``gymnasium`` environment does.
 """
 
 from __future__ import annotations

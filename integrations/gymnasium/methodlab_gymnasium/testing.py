@@ -21,6 +21,7 @@ def check_gym_envs(ids: Iterable[str] | None = None) -> list[str]:
     from gymnasium.utils.env_checker import check_env
     from methodlab.plugin_manager import get_plugin_system
 
+    import methodlab_gymnasium.counter  # noqa: F401  (registers methodlab/Counter-v0)
     from methodlab_gymnasium.registration import methodlab_ids
 
     get_plugin_system()  # registration hooks run here and register the plugins' envs

@@ -36,7 +36,7 @@ def test_every_methodlab_gym_env_passes_check_env():
 
 
 def test_counter_env_is_makeable_by_gymnasium_users():
-    env = gymnasium.make("methodlab_gymnasium:methodlab/Counter-v0")
+    env = gymnasium.make("methodlab_gymnasium.counter:methodlab/Counter-v0")
     obs, _ = env.reset(seed=0)
     assert obs.tolist() == [0.0]
     counts = [env.step(1)[0].tolist() for _ in range(2)]
