@@ -133,6 +133,9 @@ def sweep(options: SweepOptions, stream: TextIO = sys.stderr) -> SweepResult:
     summary = aggregate(base.name, options.grid, seeds, grid_points, outcomes)
     summary.update(file=str(path), backend=options.backend,
                    wall_seconds=round(time.perf_counter() - start, 3))
-    (directory / SUMMARY).write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     plots = plot_sweep(summary, directory)
+    # As summary.json has it: NaN (a metric a trial does not reach) as None, which compares
+    # equal to itself, so two sweeps' summaries can be compared.
+    summary = json_safe(summary)
+    (directory / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     return SweepResult(directory, summary, plots, len(tasks))
