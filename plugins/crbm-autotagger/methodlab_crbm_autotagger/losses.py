@@ -66,7 +66,18 @@ def pseudo_likelihood_nll(model: ConditionalRBM, x: torch.Tensor, y: torch.Tenso
 
 class CRBMLikelihood(Loss):
     """Training loss of a :class:`~methodlab_crbm_autotagger.rbm.ConditionalRBM`; see the
-    module docstring for the four methods. Batches: inputs ``(B, D)``, targets ``(B, L)``."""
+    module docstring for the four methods. Batches: inputs ``(B, D)``, targets ``(B, L)``.
+
+    References:
+        Training products of experts by minimizing contrastive divergence (Hinton, 2002);
+        A new learning algorithm for mean field Boltzmann machines (Welling & Hinton, 2002);
+        Statistical analysis of non-lattice data (Besag, 1975); as compared for the
+        multi-label DRBM by Mandel et al. (2011), https://arxiv.org/abs/1103.2832.
+
+    .. note::
+        The paper's fourth method, loopy belief propagation, is not implemented. The CD chain
+        starts at the data labels (not persistent), as in CD-k.
+    """
 
     def __init__(self, method: str, cd_steps: int = 1) -> None:
         self.method, self.cd_steps = method, cd_steps

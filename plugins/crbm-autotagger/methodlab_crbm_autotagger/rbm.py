@@ -62,6 +62,15 @@ class ConditionalRBM(nn.Module):
         predict: ``mean-field``, ``gibbs`` or ``exact`` marginals in :meth:`forward`.
         mean_field_steps, gibbs_chains, gibbs_sweeps, gibbs_burn_in: their settings.
 
+    References:
+        Autotagging music with conditional restricted Boltzmann machines (Mandel et al., 2011),
+        https://arxiv.org/abs/1103.2832; Learning algorithms for the classification restricted
+        Boltzmann machine (Larochelle et al., 2012), JMLR 13:643–669.
+
+    .. note::
+        Exact marginals and likelihoods enumerate 2^L label vectors and refuse L > 12; the
+        paper's larger vocabularies need the mean-field or Gibbs marginals.
+
     Example:
         >>> _ = torch.manual_seed(0)
         >>> rbm = ConditionalRBM(3, 2, 4, init_scale=0.5, predict="exact").double()
