@@ -103,6 +103,16 @@ class GymEnvironment(Environment):
         episodes: the training-episode log, ``{column: list}`` with columns ``return``,
             ``length``, ``terminated``, ``truncated``, ``env`` (copy index) and ``step`` (the
             update whose rollout ended it).
+
+    Example:
+        >>> from methodlab_gymnasium.models import ActorCritic
+        >>> env = build_gymnasium(GymParams(id="methodlab/Counter-v0", num_envs=2, n_steps=5),
+        ...                       seed=0)
+        >>> rollout = env.train_batch(0, ActorCritic(1, 2, hidden=[4]))
+        >>> rollout.obs[:, 0, 0].tolist(), rollout.valid[:, 0].tolist()  # index 3: autoreset
+        ([0.0, 1.0, 2.0, 3.0, 0.0], [True, True, True, False, True])
+        >>> env.episodes["return"], env.episodes["terminated"]
+        ([3.0, 3.0], [True, True])
     """
 
     def __init__(self, envs: VectorEnv, make_eval_envs: Callable[[int], VectorEnv],

@@ -228,3 +228,15 @@ def test_bad_environment_settings_are_one_line_errors():
     bad = {**_DOC, "environment": {**_DOC["environment"], "num_envs": 0}}
     with pytest.raises(UserError, match=r"environment\.num_envs"):
         validate_document(bad, "<test>")
+
+
+def test_async_copies_collect_what_sync_copies_collect():
+    rollouts = {}
+    for mode in ("sync", "async"):
+        env = build_gymnasium(GymParams(id="CartPole-v1", num_envs=2, n_steps=6,
+                                        vectorization=mode), seed=4)
+        torch.manual_seed(0)
+        rollouts[mode] = env.train_batch(0, ActorCritic(4, 2, [8]))
+        env.close()
+    assert torch.equal(rollouts["sync"].obs, rollouts["async"].obs)
+    assert torch.equal(rollouts["sync"].actions, rollouts["async"].actions)
