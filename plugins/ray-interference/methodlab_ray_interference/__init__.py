@@ -91,14 +91,16 @@ def methodlab_losses() -> Iterator[methodlab.LossSpec]:
         name="expected-reward",
         factory=f"{_PKG}.losses:build_expected_reward",
         params_cls=c.ExpectedRewardParams,
-        summary="On-policy signal: minus the exact expected reward, -sum_k pi(good | k).",
+        summary="On-policy signal: exact -sum_k pi(good | k) on all contexts; REINFORCE "
+        "-mean r log pi(a | s) on a gymnasium rollout.",
         example=_example("loss"),
     )
     yield methodlab.LossSpec(
         name="good-arm-likelihood",
         factory=f"{_PKG}.losses:build_good_arm_likelihood",
         params_cls=c.GoodArmLikelihoodParams,
-        summary="Supervised / off-policy signal: -sum_k log pi(good | k).",
+        summary="Supervised / off-policy signal: -sum_k log pi(good | k); on a rollout the "
+        "good arm comes from info['good_arm'].",
         example=_example("loss"),
     )
 

@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 from methodlab.api import run
-from methodlab_ray_interference.figures import plateaus
+from methodlab.runfile import load_run_file
+from methodlab_ray_interference.figures import draw_figures, plateaus
 
 RUN_FILE = """
 name = "tiny-k2"
@@ -55,3 +56,10 @@ def test_plateaus_ignore_solved_and_rising_stretches():
     assert plateaus(updates, np.linspace(0.1, 0.95, 50), 0.9) == []
     assert plateaus(updates, np.full(50, 0.95), 0.9) == []
     assert plateaus(updates[:2], np.zeros(2), 0.9) == []
+
+
+def test_no_figure_unless_the_evaluator_asks(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(RUN_FILE.replace('figure = "flow.png"\n', ""))
+    assert draw_figures(load_run_file(path), tmp_path) == []
+    assert not list(tmp_path.glob("*.png"))
