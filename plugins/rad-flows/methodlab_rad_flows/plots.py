@@ -25,8 +25,10 @@ def draw(plot: PlotData, path: Path, title: str) -> Path:
     panels = (("data", plot.data), ("density", None), ("samples", plot.samples))
     for axis, (name, points) in zip(axes, panels, strict=True):
         if points is None:
-            axis.imshow(np.exp(plot.log_density), origin="lower", extent=plot.extent,
-                        cmap="viridis", interpolation="nearest")
+            density = np.exp(plot.log_density)
+            # Thin spikes of a piecewise-linear flow would take the whole colour range.
+            axis.imshow(density, origin="lower", extent=plot.extent, cmap="viridis",
+                        interpolation="nearest", vmin=0.0, vmax=np.quantile(density, 0.999))
         else:
             axis.scatter(points[:, 0], points[:, 1], s=1.5, alpha=0.5, color="tab:blue")
         axis.set(xlim=(low, high), ylim=(low, high), aspect="equal", title=name)
