@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import gymnasium
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import TimeLimit
 from methodlab.errors import UserError
+from methodlab.progress import Progress
 from methodlab.runfile import validate_document
 from methodlab.runner import Trial
 from methodlab_gymnasium.a2c import a2c_terms
@@ -222,6 +224,40 @@ def test_resume_continues_bitwise_and_keeps_the_episode_log():
     assert resumed.env.episodes == straight.env.episodes
     assert len(straight.env.episodes["return"]) > 0
     assert resumed.evaluate() == straight.evaluate()
+
+
+def test_runner_resume_from_a_checkpoint_file_matches_the_uninterrupted_run(tmp_path):
+    # The runner's own path: checkpoint.pt on disk every 2 updates, interrupted after update 3,
+    # resumed from the update-2 checkpoint by a new Trial.
+    document = {**_DOC, "train": {**_DOC["train"], "checkpoint_every": 2}}
+    arm = validate_document(document, "<test>").arms[0]
+    quiet = Progress(sys.stderr, quiet=True)
+    (tmp_path / "straight").mkdir()
+    (tmp_path / "resumed").mkdir()
+    straight = Trial(arm, seed=0, directory=tmp_path / "straight")
+    straight.run(quiet)
+
+    interrupted = Trial(arm, seed=0, directory=tmp_path / "resumed")
+    train_step = interrupted.train_step
+
+    def crash_after_three() -> float:
+        if interrupted.step == 3:
+            raise KeyboardInterrupt
+        return train_step()
+
+    interrupted.train_step = crash_after_three
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run(quiet)
+    resumed = Trial(arm, seed=0, directory=tmp_path / "resumed")
+    result = resumed.run(quiet, resume=True)
+    assert result.status == "finished" and resumed.step == 6
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.env.episodes == straight.env.episodes
+    evaluations = {key: value for key, value in result.final.items() if key.startswith("eval.")}
+    assert evaluations and evaluations == {key: value for key, value in
+                                           straight.final_metrics().items()
+                                           if key.startswith("eval.")}
 
 
 def test_bad_environment_settings_are_one_line_errors():
