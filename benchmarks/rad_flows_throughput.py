@@ -6,7 +6,7 @@ trained with Adam (1e-3) on the same batches of the 5 x 5 Gaussian grid (batch 5
 - ours-realnvp and zuko-realnvp: 2 x 64 ReLU conditioner MLPs (26,508 parameters each, the
   same architecture and log-scale bound);
 - ours-rad: a 2 x 64 piece MLP and a 2 x 64 gating MLP per layer (55,350 parameters);
-- zuko-realnvp-96: 2 x 96 conditioners (57,612 parameters), zuko's RealNVP of RAD's size.
+- zuko-realnvp-96: 2 x 96 conditioners (58,188 parameters), zuko's RealNVP of RAD's size.
 
 Per repeat each flow is trained from a fresh seed, in rotating order so machine load hits all
 of them alike; throughput is training samples per second, and each ratio (ours / zuko's) is

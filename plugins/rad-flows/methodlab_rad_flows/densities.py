@@ -72,8 +72,8 @@ def rings(n: int, radii: tuple[float, ...], width: float,
     """``n`` points on noisy concentric rings (float64) and their ring.
 
     >>> x, k = rings(2000, (1.0, 3.0), 0.01, torch.Generator().manual_seed(0))
-    >>> round(float((k == 1).double().mean()), 1)
-    0.8
+    >>> abs(float((k == 1).double().mean()) - 3 / 4) < 0.03  # share ∝ radius
+    True
     """
     weights = torch.tensor(radii, dtype=torch.float64)
     k = torch.multinomial(weights / weights.sum(), n, replacement=True, generator=generator)
