@@ -726,3 +726,20 @@ def test_an_unknown_evaluation_split_is_a_one_line_error(tmp_path, tiny_run, cap
     err = capsys.readouterr().err
     assert err == ("error: arm 'main': evaluator 'train': unknown split 'tset'; this "
                    "environment has ['test', 'train']\n")
+
+
+def test_each_trial_closes_its_environment_once_even_when_it_diverges(tmp_path, monkeypatch):
+    from methodlab.supervised import SupervisedEnvironment
+
+    closed: list[int] = []
+    monkeypatch.setattr(SupervisedEnvironment, "close", lambda env: closed.append(env.seed))
+    path = tmp_path / "close.toml"
+    path.write_text(RESUME_RUN.format(name="close", loss="mse").replace(
+        "seeds = [1]", "seeds = [1, 2]"))
+    api.run(path, out=tmp_path / "ok", quiet=True)
+    assert sorted(closed) == [1, 2]
+    closed.clear()
+    result = api.run(path, overrides=["optimizer.lr=1e30"], out=tmp_path / "diverged",
+                     quiet=True)
+    assert result.summary["arms"]["main"]["diverged"]["mean"] == 1.0
+    assert sorted(closed) == [1, 2]

@@ -94,6 +94,12 @@ class Environment:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore state saved by :meth:`state_dict`."""
 
+    def close(self) -> None:
+        """Release what the environment holds (simulator subprocesses, files).
+
+        Called once when its trial ends, diverged or not; the default does nothing.
+        """
+
 
 class Loss:
     """Maps a model and a batch to a scalar training loss."""

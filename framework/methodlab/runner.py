@@ -287,7 +287,14 @@ class Trial:
         return final
 
     def run(self, progress: Progress, resume: bool = False) -> TrialResult:
-        """Train to ``train.steps`` (continuing from the checkpoint when ``resume``)."""
+        """Train to ``train.steps`` (continuing from the checkpoint when ``resume``), then
+        close the environment."""
+        try:
+            return self._run(progress, resume)
+        finally:
+            self.env.close()
+
+    def _run(self, progress: Progress, resume: bool) -> TrialResult:
         started = time.perf_counter()
         steps = self.spec.train.steps
         settings = self.spec.train
