@@ -9,6 +9,7 @@ not depend on the backend: the core seeds every trial from its seed alone.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -91,13 +92,16 @@ def run_ray(tasks: Sequence[TrialTask], options: SweepOptions) -> Iterator[Trial
 
     started = not ray.is_initialized()
     if started:
+        # Trials report through their outcomes: Ray's own start-up notes and the workers'
+        # output would only interleave with the sweep's progress lines.
+        quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
         if options.address is not None:
-            ray.init(address=options.address, log_to_driver=False)
+            ray.init(address=options.address, **quiet)
         else:
             cpus = (options.workers * options.cpus_per_trial if options.workers
                     else available_cpus())
             ray.init(num_cpus=max(cpus, options.cpus_per_trial), include_dashboard=False,
-                     log_to_driver=False)
+                     **quiet)
     remote = ray.remote(num_cpus=options.cpus_per_trial, num_gpus=options.gpus_per_trial,
                         max_retries=0)(run_trial)
     waiting = list(tasks)
