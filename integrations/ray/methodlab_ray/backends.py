@@ -13,13 +13,14 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from methodlab.errors import UserError
 
 from methodlab_ray.config import SweepOptions
 from methodlab_ray.trial import TrialOutcome, TrialTask, run_trial
 
-__all__ = ["available_cpus", "gpu_assignments", "run_local", "run_ray", "run_tasks"]
+__all__ = ["available_cpus", "gpu_assignments", "local_gpus", "run_local", "run_ray", "run_tasks"]
 
 
 def available_cpus() -> int:
@@ -43,6 +44,29 @@ def gpu_assignments(workers: int, gpus_per_trial: int, gpus: int) -> list[str]:
             for slot in range(slots)]
 
 
+def local_gpus(options: SweepOptions) -> int:
+    """GPUs of this machine when the local pool needs them (else 0, without importing torch).
+
+    :raises UserError: when a trial needs more GPUs than the machine has.
+    """
+    if options.backend != "local" or not options.gpus_per_trial:
+        return 0
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if gpus < options.gpus_per_trial:
+        raise UserError(f"--gpus-per-trial {options.gpus_per_trial:g}: this machine has {gpus} "
+                        "GPU(s)")
+    return gpus
+
+
+def _lost(task: TrialTask, exc: Exception) -> TrialOutcome:
+    """The outcome of a trial whose process died: :func:`run_trial` could not report it."""
+    message = " ".join(str(exc).split()) or "(no message)"
+    return TrialOutcome(task.point, task.seed, str(Path(task.trials_dir) / task.name), None, 0.0,
+                        error=f"{type(exc).__name__}: {message}")
+
+
 def _claim_gpus(queue: multiprocessing.Queue) -> None:
     # Runs first in each spawned worker, before torch is imported there, so CUDA sees only
     # the worker's own block of devices for every trial it runs.
@@ -54,16 +78,7 @@ def _claim_gpus(queue: multiprocessing.Queue) -> None:
 def run_local(tasks: Sequence[TrialTask], options: SweepOptions) -> Iterator[TrialOutcome]:
     """Trials on a pool of spawned processes, ``workers = cpus // cpus_per_trial`` at once."""
     workers = options.workers or max(1, int(available_cpus() // options.cpus_per_trial))
-    gpus_per_trial = int(options.gpus_per_trial)
-    gpus = 0
-    if gpus_per_trial:
-        import torch
-
-        gpus = torch.cuda.device_count()
-        if gpus < gpus_per_trial:
-            raise UserError(f"--gpus-per-trial {gpus_per_trial}: this machine has {gpus} "
-                            "GPU(s)")
-    assignments = gpu_assignments(workers, gpus_per_trial, gpus)
+    assignments = gpu_assignments(workers, int(options.gpus_per_trial), local_gpus(options))
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     for devices in assignments:
@@ -71,10 +86,13 @@ def run_local(tasks: Sequence[TrialTask], options: SweepOptions) -> Iterator[Tri
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=min(len(assignments), len(tasks)), mp_context=context,
             initializer=_claim_gpus, initargs=(queue,)) as pool:
-        futures = [pool.submit(run_trial, task) for task in tasks]
+        futures = {pool.submit(run_trial, task): task for task in tasks}
         try:
             for future in concurrent.futures.as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as exc:  # the worker died (killed, out of memory)
+                    yield _lost(futures[future], exc)
         finally:
             for future in futures:
                 future.cancel()
@@ -116,10 +134,8 @@ def run_ray(tasks: Sequence[TrialTask], options: SweepOptions) -> Iterator[Trial
             task = running.pop(done)
             try:
                 yield ray.get(done)
-            except Exception as exc:  # the worker died (killed, out of memory)
-                message = " ".join(str(exc).split())
-                yield TrialOutcome(task.point, task.seed, f"{task.trials_dir}/{task.name}", None,
-                                   0.0, error=f"{type(exc).__name__}: {message}")
+            except Exception as exc:  # the worker died (killed, out of memory, node lost)
+                yield _lost(task, exc)
     finally:
         for ref in running:
             ray.cancel(ref, force=True)

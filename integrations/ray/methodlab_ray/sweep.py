@@ -35,7 +35,7 @@ from methodlab.runner import load_resolved
 from methodlab.summary import json_safe
 
 from methodlab_ray.aggregate import aggregate, plot_sweep
-from methodlab_ray.backends import run_tasks
+from methodlab_ray.backends import local_gpus, run_tasks
 from methodlab_ray.config import Point, SweepOptions, points
 from methodlab_ray.trial import SUMMARY, TrialOutcome, TrialTask, trial_state
 
@@ -107,11 +107,11 @@ def sweep(options: SweepOptions, stream: TextIO = sys.stderr) -> SweepResult:
                 tasks.append(TrialTask(str(path), tuple(overrides), str(trials_dir),
                                        point.trial_name(seed), point.label, seed,
                                        os.getcwd()))
+    local_gpus(options)  # a machine without the GPUs asked for fails before anything runs
     total = len(grid_points) * len(seeds)
     print(f"sweep {base.name}: {total} trial(s) ({len(grid_points)} point(s) x {len(seeds)} "
           f"seed(s)); {len(finished)} finished earlier, {len(tasks)} to run on the "
           f"{options.backend} backend", file=stream)
-    trials_dir.mkdir(parents=True, exist_ok=True)
     outcomes = dict(finished)
     start = time.perf_counter()
     try:
@@ -133,6 +133,7 @@ def sweep(options: SweepOptions, stream: TextIO = sys.stderr) -> SweepResult:
     summary = aggregate(base.name, options.grid, seeds, grid_points, outcomes)
     summary.update(file=str(path), backend=options.backend,
                    wall_seconds=round(time.perf_counter() - start, 3))
+    directory.mkdir(parents=True, exist_ok=True)  # even when no trial got as far as its run
     plots = plot_sweep(summary, directory)
     # As summary.json has it: NaN (a metric a trial does not reach) as None, which compares
     # equal to itself, so two sweeps' summaries can be compared.

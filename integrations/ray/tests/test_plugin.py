@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 from methodlab import cli
 from methodlab.errors import UserError
 from methodlab.plugin_manager import get_plugin_system
@@ -153,3 +154,13 @@ def test_local_workers_get_disjoint_gpu_blocks():
 def test_a_trial_is_named_after_its_point_and_seed():
     point = Point((("arms.sgd.optimizer.lr", "0.05"),))
     assert point.trial_name(2) == "arms.sgd.optimizer.lr-0.05-seed-2"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the error needs a machine without GPUs")
+def test_gpus_the_local_machine_lacks_are_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "sweeps"
+    status = cli.main(["sweep", str(RUN_FILE), "--seeds", "1", "--gpus-per-trial", "1",
+                       "--out", str(out)])
+    assert status == 2
+    assert capsys.readouterr().err == "error: --gpus-per-trial 1: this machine has 0 GPU(s)\n"
+    assert not out.exists()
