@@ -46,6 +46,8 @@ _ANNOTATORS = {
 
 
 def _example(base: dict = _EXAMPLE, **replace: object) -> dict:
+    """The tiny run with tables replaced; the suite builds the component under test from the
+    ``params`` entry alone (its own table in the run is dropped), so those repeat it."""
     return {**base, **replace}
 
 
@@ -57,7 +59,7 @@ def methodlab_models() -> Iterator[methodlab.ModelSpec]:
         params_cls=c.CRBMParams,
         summary="Multi-label discriminative RBM p(y|x) over L tags; model(x) gives mean-field, "
         "Gibbs or exact marginals.",
-        example=_example(),
+        example=_example(params={"hidden": 4, "init_scale": 0.1}),
     )
     yield methodlab.ModelSpec(
         name="tag-smoothing-crbm",
@@ -65,7 +67,7 @@ def methodlab_models() -> Iterator[methodlab.ModelSpec]:
         params_cls=c.CRBMParams,
         summary="Conditional RBM of one annotator's tags given the others' (the same energy, "
         "x = the other annotators' mean tags).",
-        example=_example(_ANNOTATORS),
+        example=_example(_ANNOTATORS, params={"hidden": 4}),
     )
 
 
@@ -89,7 +91,8 @@ def methodlab_environments() -> Iterator[methodlab.EnvironmentSpec]:
         params_cls=c.SyntheticTagsParams,
         summary="Procedural multi-label clips: tags from latent genres, features a noisy "
         "non-linear function of genre and tags.",
-        example=_example(),
+        example=_example(params={k: v for k, v in _EXAMPLE["environment"].items()
+                                 if k != "use"}),
     )
     yield methodlab.EnvironmentSpec(
         name="simulated-annotators",
@@ -97,7 +100,6 @@ def methodlab_environments() -> Iterator[methodlab.EnvironmentSpec]:
         params_cls=c.SimulatedAnnotatorsParams,
         summary="A multi-label ARFF file whose training clips get K simulated annotators "
         "(p reveal, false-tag rate); CRBM training pairs.",
-        # The suite builds the environment from "params" alone, so they repeat the table.
         example=_example(_ANNOTATORS, params={
             k: v for k, v in _ANNOTATORS["environment"].items() if k != "use"}),
     )
