@@ -8,10 +8,12 @@ trained with Adam (1e-3) on the same batches of the 5 x 5 Gaussian grid (batch 5
 - ours-rad: a 2 x 64 piece MLP and a 2 x 64 gating MLP per layer (55,350 parameters);
 - zuko-realnvp-96: 2 x 96 conditioners (58,188 parameters), zuko's RealNVP of RAD's size.
 
-Per repeat each flow is trained from a fresh seed, in rotating order so machine load hits all
-of them alike; throughput is training samples per second, and each ratio (ours / zuko's) is
-the median of the per-repeat ratios. Targets: ours-realnvp / zuko-realnvp >= 1.0 and
-ours-rad / zuko-realnvp-96 >= 1.0 (ours-rad / zuko-realnvp is printed too).
+Per repeat all flows are trained from the same fresh seed, one update of each in turn (the
+order rotates every step), and every update is timed on its own, so that load changes on a
+shared machine hit all flows alike. Throughput is training samples per second (warm-up
+excluded), and each ratio (ours / zuko's) is the median of the per-repeat ratios. Targets:
+ours-realnvp / zuko-realnvp >= 1.0 and ours-rad / zuko-realnvp-96 >= 1.0 (ours-rad /
+zuko-realnvp is printed too).
 
 The same runs give each flow's test NLL; the two RealNVPs agree "within noise" when the
 difference of their mean test NLLs is at most twice its standard error over the repeats
@@ -66,26 +68,39 @@ TARGETS = (("ours-realnvp", "zuko-realnvp"), ("ours-rad", "zuko-realnvp-96"),
 """(ours, peer) throughput ratios printed; the first two have the target >= 1.0."""
 
 
-def train(name: str, seed: int, steps: int, data: tuple[torch.Tensor, torch.Tensor],
-          dtype: torch.dtype) -> tuple[float, float]:
-    """Train one flow; returns (training samples per second, test NLL in nats)."""
+def train_all(seed: int, steps: int, data: tuple[torch.Tensor, torch.Tensor],
+              dtype: torch.dtype) -> dict[str, tuple[float, float]]:
+    """Train every flow from ``seed`` on the same batches, one update of each in turn (in an
+    order that rotates every step), timing each update on its own so that load changes on a
+    shared machine hit all flows alike.
+
+    :returns: ``{name: (training samples per second, test NLL in nats)}``.
+    """
     train_x, test_x = data
-    torch.manual_seed(seed)
-    model = BUILDERS[name]().to(dtype)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    models, optimizers = {}, {}
+    for name, build in BUILDERS.items():
+        torch.manual_seed(seed)
+        models[name] = build().to(dtype)
+        optimizers[name] = torch.optim.Adam(models[name].parameters(), lr=LR)
+    seconds = dict.fromkeys(BUILDERS, 0.0)
     batches = torch.randint(len(train_x), (WARMUP + steps, BATCH),
                             generator=torch.Generator().manual_seed(seed))
+    names = list(BUILDERS)
     for step, index in enumerate(batches):
-        if step == WARMUP:
+        x = train_x[index]
+        for name in names[step % len(names):] + names[:step % len(names)]:
             start = time.perf_counter()
-        loss = -model(train_x[index]).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    seconds = time.perf_counter() - start
+            loss = -models[name](x).mean()
+            optimizers[name].zero_grad(set_to_none=True)
+            loss.backward()
+            optimizers[name].step()
+            if step >= WARMUP:
+                seconds[name] += time.perf_counter() - start
+    result = {}
     with torch.no_grad():
-        nll = float(-model(test_x).mean())
-    return steps * BATCH / seconds, nll
+        for name, model in models.items():
+            result[name] = (steps * BATCH / seconds[name], float(-model(test_x).mean()))
+    return result
 
 
 def main() -> None:
@@ -105,9 +120,7 @@ def main() -> None:
     throughput: dict[str, list[float]] = {name: [] for name in names}
     nll: dict[str, list[float]] = {name: [] for name in names}
     for repeat in range(args.repeats):
-        order = names[repeat % len(names):] + names[:repeat % len(names)]
-        for name in order:
-            rate, value = train(name, repeat, args.steps, data, dtype)
+        for name, (rate, value) in train_all(repeat, args.steps, data, dtype).items():
             throughput[name].append(rate)
             nll[name].append(value)
         print(f"repeat {repeat}: " + ", ".join(

@@ -114,11 +114,12 @@ class CouplingFlow(nn.Module):
         return f"features={self.features}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        log_prob = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        contributions = []
         for layer in self.layers:
             x, contribution = layer(x)
-            log_prob = log_prob + contribution
-        return log_prob + standard_normal_log_prob(x)
+            contributions.append(contribution)
+        contributions.append(standard_normal_log_prob(x))
+        return torch.stack(contributions).sum(0)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None

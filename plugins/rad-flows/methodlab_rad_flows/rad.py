@@ -87,12 +87,16 @@ _INITIAL_LOG_HALF_WIDTH = -2.0
 
 class NShape(NamedTuple):
     r"""Parameters of the N-shaped maps, one per transformed feature: tensors of shape
-    ``(B, D_b)`` (``slopes``: ``(B, D_b, 3)``, :math:`(s_1, s_2, s_3)`)."""
+    ``(B, D_b)``; ``slopes`` :math:`(s_1, s_2, s_3)` and ``log_slopes``
+    :math:`\log|s_k|` are ``(B, D_b, 3)``."""
 
     a: torch.Tensor
     b: torch.Tensor
     t: torch.Tensor
+    valley: torch.Tensor
+    """:math:`g(b) = t + s_2 (b - a)`, the lower end of the middle piece's image."""
     slopes: torch.Tensor
+    log_slopes: torch.Tensor
 
     @classmethod
     def from_raw(cls, raw: torch.Tensor, min_slope: float) -> NShape:
@@ -104,45 +108,44 @@ class NShape(NamedTuple):
         """
         m, w, t, raw_slopes = raw[..., 0], raw[..., 1], raw[..., 2], raw[..., 3:]
         half_width = soft_clamp(w, _LOG_HALF_WIDTH_BOUND).exp()
-        sign = raw.new_tensor([1.0, -1.0, 1.0])
-        slopes = sign * (F.softplus(raw_slopes) + min_slope)
-        return cls(m - half_width, m + half_width, t, slopes)
+        a, b = m - half_width, m + half_width
+        magnitude = F.softplus(raw_slopes) + min_slope
+        slopes = magnitude * raw.new_tensor([1.0, -1.0, 1.0])
+        # b - a exactly as forward() measures x - a, so reachable() agrees with forward().
+        valley = t + slopes[..., 1] * (b - a)
+        return cls(a, b, t, valley, slopes, magnitude.log())
 
-    @property
-    def valley(self) -> torch.Tensor:
-        """:math:`g(b) = t + s_2 (b - a)`, the lower end of the middle piece's image."""
-        return self.t + self.slopes[..., 1] * (self.b - self.a)
+    def _piece(self, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                torch.Tensor]:
+        """Anchor (x, g(x)), slope and log|slope| of piece ``k`` per entry: pieces 1 and 2
+        are anchored at (a, t), piece 3 at (b, g(b))."""
+        last = k == PIECES - 1
+        index = k.unsqueeze(-1)
+        return (torch.where(last, self.b, self.a), torch.where(last, self.valley, self.t),
+                self.slopes.gather(-1, index).squeeze(-1),
+                self.log_slopes.gather(-1, index).squeeze(-1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         r"""Map ``x`` ``(B, D_b)``: returns the piece labels :math:`k = \phi(x) \in \{0, 1, 2\}`
         (long), :math:`z = g(x)` and :math:`\log|g'(x)| = \log|s_k|`.
 
-        The third piece is computed from :meth:`valley` itself, so :meth:`reachable` holds
-        for the piece each point came from without rounding slack.
+        The third piece is anchored at :attr:`valley` itself, so :meth:`reachable` holds for
+        the piece each point came from without rounding slack.
         """
-        s1, s2, s3 = self.slopes.unbind(-1)
         k = (x >= self.a).long() + (x >= self.b).long()
-        z = torch.where(k == 0, self.t + s1 * (x - self.a),
-                        torch.where(k == 1, self.t + s2 * (x - self.a),
-                                    self.valley + s3 * (x - self.b)))
-        log_slope = self.slopes.abs().log().gather(-1, k.unsqueeze(-1)).squeeze(-1)
-        return k, z, log_slope
+        anchor_x, anchor_z, slope, log_slope = self._piece(k)
+        return k, anchor_z + slope * (x - anchor_x), log_slope
 
     def inverse(self, z: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r""":math:`x = g_k^{-1}(z)` on piece ``k`` (which must reach ``z``) and
         :math:`\log|s_k|`."""
-        s1, s2, s3 = self.slopes.unbind(-1)
-        x = torch.where(k == 0, self.a + (z - self.t) / s1,
-                        torch.where(k == 1, self.a + (z - self.t) / s2,
-                                    self.b + (z - self.valley) / s3))
-        log_slope = self.slopes.abs().log().gather(-1, k.unsqueeze(-1)).squeeze(-1)
-        return x, log_slope
+        anchor_x, anchor_z, slope, log_slope = self._piece(k)
+        return anchor_x + (z - anchor_z) / slope, log_slope
 
     def reachable(self, z: torch.Tensor) -> torch.Tensor:
         """Which pieces' images contain ``z``: a boolean ``(B, D_b, 3)``; at least one per
         entry (the outer pieces cover the line)."""
-        valley = self.valley
-        below_peak, above_valley = z <= self.t, z >= valley
+        below_peak, above_valley = z <= self.t, z >= self.valley
         return torch.stack([below_peak, below_peak & above_valley, above_valley], -1)
 
 

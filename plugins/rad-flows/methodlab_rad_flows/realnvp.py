@@ -57,7 +57,7 @@ class AffineCoupling(CouplingLayer):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shift, log_scale = self._shift_log_scale(x[:, self.conditioning])
-        y_b = x[:, self.transformed] * log_scale.exp() + shift
+        y_b = torch.addcmul(shift, x[:, self.transformed], log_scale.exp())
         return x.index_copy(1, self.transformed, y_b), log_scale.sum(-1)
 
     def inverse(self, y: torch.Tensor, generator: torch.Generator | None = None
