@@ -1,8 +1,10 @@
 from pathlib import Path
 
+import torch
 from methodlab.testing import conformance_suite, run_file_tests
 
 RUNS = Path(__file__).parents[1] / "runs"
+torch.set_num_threads(1)  # the conformance runs are tiny; more threads only contend
 
 test_conformance = conformance_suite("torch-geometric")
 

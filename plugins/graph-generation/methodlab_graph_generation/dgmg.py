@@ -91,7 +91,7 @@ class Propagation(MessagePassing):
 
     Shapes:
         h: ``(N, D)``; edge_index: ``(2, E)`` (both directions); edge_attr: ``(E, R)``;
-        returns ``(N, D)``.
+        nodes: ``(n,)`` the nodes to update (all when ``None``); returns ``(n, D)``.
     """
 
     def __init__(self, node_hidden: int, edge_features: int) -> None:
@@ -99,10 +99,12 @@ class Propagation(MessagePassing):
         self.message_net = nn.Linear(2 * node_hidden + edge_features, 2 * node_hidden)
         self.update_cell = nn.GRUCell(2 * node_hidden, node_hidden)
 
-    def forward(self, h: torch.Tensor, edge_index: torch.Tensor,
-                edge_attr: torch.Tensor) -> torch.Tensor:
-        a = self.propagate(edge_index, h=h, edge_attr=edge_attr)  # (N, 2D)
-        return self.update_cell(a, h)
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor,
+                nodes: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.propagate(edge_index, h=h, edge_attr=edge_attr, size=(len(h), len(h)))
+        if nodes is None:
+            return self.update_cell(a, h)  # (N, D)
+        return self.update_cell(a[nodes], h[nodes])  # (n, D)
 
     def message(self, h_i: torch.Tensor, h_j: torch.Tensor,
                 edge_attr: torch.Tensor) -> torch.Tensor:
@@ -138,12 +140,15 @@ class _PartialGraphs:
         attr = nn.functional.one_hot(types, self.model.edge_types).to(self.h.dtype).repeat(2, 1)
         self.edge_index = torch.cat([self.edge_index, pairs], 1)
         self.edge_attr = torch.cat([self.edge_attr, attr])
-        # Only graphs that gained an edge propagate; the others keep their states.
+        # Only graphs that gained an edge propagate (the others keep their states), so only
+        # their edges send messages and only their nodes are updated.
         changed = torch.zeros(self.graphs, dtype=torch.bool, device=u.device)
         changed[self.graph[v]] = True
-        keep = ~(changed[self.graph] & self.exists)[:, None]  # (N, 1)
+        nodes = torch.nonzero(changed[self.graph] & self.exists)[:, 0]  # (n,)
+        inside = changed[self.graph[self.edge_index[0]]]  # (E,)
+        edge_index, edge_attr = self.edge_index[:, inside], self.edge_attr[inside]
         for layer in self.model.propagation:
-            self.h = torch.where(keep, self.h, layer(self.h, self.edge_index, self.edge_attr))
+            self.h = self.h.index_put((nodes,), layer(self.h, edge_index, edge_attr, nodes))
 
     def add_node_logits(self) -> torch.Tensor:
         return self.model.add_node(self.embed(self.model.graph_embed))  # (B, K + 1)
