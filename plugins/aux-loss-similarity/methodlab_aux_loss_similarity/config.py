@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 MODES = ("weighted", "unweighted", "sum", "main-only")
-AUXILIARIES = ("other-digits", "shuffled", "none")
+AUXILIARIES = ("other-digits", "digits", "shuffled", "none")
 
 
 def _pair(_instance: object, attribute: attrs.Attribute, value: tuple[float, ...]) -> None:
@@ -93,9 +93,10 @@ class AuxDigitsParams:
     n_main: int = attrs.field(default=50, validator=v.ge(1))
     """Labelled training digits of the main task, fixed by ``split_seed``."""
     auxiliary: str = attrs.field(default="other-digits", validator=v.in_(AUXILIARIES))
-    """``other-digits``: classify the training digits of the other classes (a related task
-    with many labels); ``shuffled``: the same digits with their labels randomly permuted
-    (harmful: only memorisation fits them); ``none``: no auxiliary task."""
+    """``other-digits``: classify the pool's digits of the other classes (a related task with
+    many labels); ``digits``: classify the pool's digits 0-9 by their true class;
+    ``shuffled``: the pool's digit labels randomly permuted among its rows (harmful: only
+    memorisation fits them); ``none``: no auxiliary task."""
     aux_pool: str = attrs.field(default="other-classes",
                                 validator=v.in_(("other-classes", "unlabelled")))
     """Digits the auxiliary task sees: ``other-classes`` (the training digits not in

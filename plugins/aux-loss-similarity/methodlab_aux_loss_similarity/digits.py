@@ -1,11 +1,13 @@
 r"""Digits with a helpful or a harmful auxiliary task, and a shared-trunk multi-head MLP.
 
 The main task classifies the digits ``main_classes`` (by default 0–4) from ``n_main`` = 50
-labelled training digits; the auxiliary task classifies the *other* training digits (5–9, 716
-of them), either by their true class (``other-digits``: related features, many labels) or by
-randomly permuted labels (``shuffled``: fitting them means memorising noise in the shared
-trunk). Both tasks share the trunk of a :class:`MultiHead` network and have their own linear
-heads:
+labelled training digits. The auxiliary task draws its digits from a pool: the training digits
+of the other classes (``other-classes``, 716 digits 5–9) or every training digit outside the
+main labelled set (``unlabelled``, 1,387 digits 0–9). It classifies them by their true class
+(``other-digits``: the classes 5–9; ``digits``: 0–9; related features, many labels) or by
+their digit labels randomly permuted among the pool's rows (``shuffled``: fitting them means
+memorising noise in the shared trunk). Both tasks share the trunk of a :class:`MultiHead`
+network and have their own linear heads:
 
 .. math::
 
@@ -110,6 +112,8 @@ def aux_digits_data(params: AuxDigitsParams) -> dict[str, Batch]:
         if params.auxiliary == "shuffled":
             # The pool's true digits (0-9), permuted among its rows: no structure is left.
             labels = y_train_t[aux_rows][torch.randperm(count, generator=generator)]
+        elif params.auxiliary == "digits":
+            labels = y_train_t[aux_rows]
         else:
             labels = aux_index[y_train_t[aux_rows]]
         rows.append(aux_rows)
@@ -137,7 +141,8 @@ class AuxDigits(SupervisedEnvironment):
     """A :class:`SupervisedEnvironment` over both tasks' rows with the tasks' objectives."""
 
     def __init__(self, params: AuxDigitsParams, splits: dict[str, Batch], seed: int) -> None:
-        aux_classes = 10 if params.auxiliary == "shuffled" else 10 - len(params.main_classes)
+        aux_classes = (10 - len(params.main_classes) if params.auxiliary == "other-digits"
+                       else 10)
         self.head_sizes = (len(params.main_classes), aux_classes)
         self.has_auxiliary = params.auxiliary != "none"
         info = EnvInfo(64, self.head_sizes[0], "multitask", len(splits["train"].inputs))

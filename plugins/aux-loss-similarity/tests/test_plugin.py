@@ -11,6 +11,15 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-aux-loss-similarity", "aux-loss-similarity")
 
 
-NOT_REPRODUCED: dict[str, str] = {}
+# Kept as the issue states them; the measured numbers are in README.md ("Not reproduced").
+NOT_REPRODUCED = {
+    "digits-harmful.toml": "gated within 1 point of main-only holds (weighted 91.1 %, "
+                           "unweighted 90.7 % vs 90.4 %) but only 2.2 and 1.9 points above "
+                           "the naive sum (88.9 %), not 3",
+    "digits-helpful.toml": "the digits-5-9 auxiliary lowers gated accuracy: weighted 89.1 %, "
+                           "unweighted 87.6 % vs main-only 90.4 %",
+    "digits-helpful-all.toml": "unweighted 92.8 % >= main-only 90.4 % holds; weighted 90.2 % "
+                               "< 90.4 % (one test digit of 180)",
+}
 
 test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
