@@ -578,3 +578,22 @@ def test_a_family_claim_validates(plugins):
 ])
 def test_family_claim_mistakes_name_the_field(plugins, claim, expected):
     assert problems(family_document(**claim), plugins) == [f"run.toml: {expected}"]
+
+
+def test_flat_settings_give_every_field_with_defaults_under_dotted_keys():
+    from methodlab.testing import isolated_plugin_system, tiny_document
+
+    document = tiny_document()
+    document["evaluators"]["test"] = {"use": "accuracy", "split": "test"}
+    document["environment"] = {"use": "digits", "batch_size": 16}
+    document["model"] = {"use": "mlp", "hidden": [8]}
+    document["loss"] = {"use": "cross-entropy"}
+    spec = validate_document(document, "tiny.toml", isolated_plugin_system())
+    flat = spec.arms[0].flat_settings()
+    assert flat["optimizer.use"] == "sgd"
+    assert flat["optimizer.lr"] == 0.01
+    assert flat["model.hidden"] == "[8]"  # arrays as JSON text
+    assert flat["environment.task"] == "classification"  # a default, not in the run file
+    assert flat["evaluators.test.split"] == "test"
+    assert flat["train.steps"] == document["train"]["steps"]
+    assert all(isinstance(value, bool | int | float | str) for value in flat.values())

@@ -42,6 +42,7 @@ from __future__ import annotations
 import collections.abc
 import copy
 import difflib
+import json
 import re
 import sys
 import typing
@@ -141,6 +142,34 @@ class ArmSpec:
     optimizer: ComponentRef
     evaluators: Mapping[str, ComponentRef]
     train: TrainSettings
+
+    def flat_settings(self) -> dict[str, bool | int | float | str]:
+        """The arm's resolved settings, defaults included, under dotted keys (for trackers).
+
+        Each component gives ``<kind>.use`` and ``<kind>.<field>`` for every field of its
+        parameter class, evaluators ``evaluators.<key>.use`` / ``.<field>``, and ``[train]``
+        ``train.<field>``. Booleans, numbers and strings stay as they are; arrays and ``None``
+        become JSON text (``model.hidden = "[8]"``).
+        """
+        flat: dict[str, bool | int | float | str] = {}
+        references = [(kind, getattr(self, kind)) for kind in COMPONENT_TABLES]
+        references += [(f"evaluators.{key}", ref) for key, ref in self.evaluators.items()]
+        for prefix, ref in references:
+            flat[f"{prefix}.use"] = ref.use
+            if attrs.has(type(ref.params)):
+                _flatten(attrs.asdict(ref.params), prefix, flat)
+        _flatten(attrs.asdict(self.train), "train", flat)
+        return flat
+
+
+def _flatten(value: Any, key: str, out: dict[str, bool | int | float | str]) -> None:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _flatten(item, f"{key}.{name}", out)
+    elif isinstance(value, bool | int | float | str):
+        out[key] = value
+    else:
+        out[key] = json.dumps(value, default=str)
 
 
 @attrs.frozen

@@ -33,7 +33,7 @@ from methodlab.checkpoint import restore_rng
 from methodlab.inputs import inputs_for, prepare_inputs
 from methodlab.plugin_manager import PluginSystem, get_plugin_system
 from methodlab.runfile import validate_document
-from methodlab.types import ComponentSpec
+from methodlab.types import KINDS, ComponentSpec
 
 __all__ = ["check_component", "conformance_suite", "isolated_plugin_system", "tiny_document"]
 
@@ -170,7 +170,9 @@ def components_of(plugin: str, plugins: PluginSystem | None = None) -> list[tupl
     result = []
     for entry in record.components:
         kind, _, name = entry.partition(":")
-        result.append((kind, f"{plugin}:{name}"))
+        # Commands and settings tables are listed too; only components can be built.
+        if kind in KINDS:
+            result.append((kind, f"{plugin}:{name}"))
     return result
 
 

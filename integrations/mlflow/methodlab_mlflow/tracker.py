@@ -51,7 +51,6 @@ STATE = "mlflow.json"
 _BATCH_METRICS = 1000  # MLflow's log_batch limits
 _BATCH_PARAMS = 100
 _PARAM_LENGTH = 6000
-_COMPONENTS = ("environment", "model", "loss", "optimizer")
 # Without these a stopped server stalls training for minutes per request (7 retries with
 # exponential backoff, 120 s timeout); the user's own values win.
 _HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -73,31 +72,14 @@ def resolve_tracking_uri(settings: MlflowSettings, out: Path) -> str:
             or default_tracking_uri(out))
 
 
-def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping):
-        for name, item in value.items():
-            _flatten(item, f"{key}.{name}", out)
-    else:
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
-        out[key] = text[:_PARAM_LENGTH]
-
-
 def resolved_settings(arm: ArmSpec) -> dict[str, str]:
     """An arm's resolved settings (defaults included) as MLflow params: dotted keys, text.
 
-    Each component gives ``<kind>.use`` and ``<kind>.<field>`` for every field of its
-    parameter class; evaluators ``evaluators.<key>.use`` / ``.<field>``; ``[train]``
-    ``train.<field>``. Values are JSON (``0.1``, ``true``, ``[8]``), strings as they are.
+    :meth:`~methodlab.runfile.ArmSpec.flat_settings` with every value as MLflow keeps it:
+    JSON text (``0.1``, ``true``, ``[8]``), strings as they are, cut to MLflow's limit.
     """
-    flat: dict[str, str] = {}
-    references = [(kind, getattr(arm, kind)) for kind in _COMPONENTS]
-    references += [(f"evaluators.{key}", ref) for key, ref in arm.evaluators.items()]
-    for prefix, ref in references:
-        flat[f"{prefix}.use"] = ref.use
-        if attrs.has(type(ref.params)):
-            _flatten(attrs.asdict(ref.params), prefix, flat)
-    _flatten(attrs.asdict(arm.train), "train", flat)
-    return flat
+    return {key: (value if isinstance(value, str) else json.dumps(value))[:_PARAM_LENGTH]
+            for key, value in arm.flat_settings().items()}
 
 
 def _describe(exc: BaseException) -> str:

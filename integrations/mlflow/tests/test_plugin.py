@@ -20,9 +20,8 @@ from methodlab_mlflow import MlflowSettings
 RUNS = Path(__file__).parents[1] / "runs"
 
 # The integration registers no components, only a settings table and lifecycle hooks: the
-# suite has nothing to train (it still fails when the plugin does not load). The settings
-# table is listed among the plugin's components, which the suite cannot build.
-test_conformance = conformance_suite("mlflow", skip=["settings:mlflow"])
+# suite has nothing to train (it still fails when the plugin does not load).
+test_conformance = conformance_suite("mlflow")
 NOT_REPRODUCED: dict[str, str] = {}
 test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
 

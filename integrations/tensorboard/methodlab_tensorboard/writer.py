@@ -31,43 +31,13 @@ from torch.utils.tensorboard.summary import hparams
 from methodlab_tensorboard.config import TensorBoardSettings
 
 if TYPE_CHECKING:
-    from methodlab.runfile import ArmSpec
     from methodlab.runner import Run, Trial
 
-__all__ = ["TensorBoardLogger", "png_summary", "resolved_settings"]
+__all__ = ["TensorBoardLogger", "png_summary"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # PNG colour type (IHDR byte 25) -> channels, TensorBoard's ``colorspace``.
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
-_COMPONENTS = ("environment", "model", "loss", "optimizer")
-
-
-def _flatten(value: Any, key: str, out: dict[str, bool | int | float | str]) -> None:
-    if isinstance(value, Mapping):
-        for name, item in value.items():
-            _flatten(item, f"{key}.{name}", out)
-    elif isinstance(value, bool | int | float | str):
-        out[key] = value
-    else:  # lists, tuples and None: shown as JSON
-        out[key] = json.dumps(value, default=str)
-
-
-def resolved_settings(arm: ArmSpec) -> dict[str, bool | int | float | str]:
-    """An arm's resolved settings (defaults included) flattened to dotted keys.
-
-    Each component gives ``<kind>.use`` and ``<kind>.<field>`` for every field of its
-    parameter class; evaluators ``evaluators.<key>.use`` / ``.<field>``; ``[train]``
-    ``train.<field>``. Lists and ``None`` become JSON strings, e.g. ``model.hidden = "[8]"``.
-    """
-    flat: dict[str, bool | int | float | str] = {}
-    references = [(kind, getattr(arm, kind)) for kind in _COMPONENTS]
-    references += [(f"evaluators.{key}", ref) for key, ref in arm.evaluators.items()]
-    for prefix, ref in references:
-        flat[f"{prefix}.use"] = ref.use
-        if attrs.has(type(ref.params)):
-            _flatten(attrs.asdict(ref.params), prefix, flat)
-    _flatten(attrs.asdict(arm.train), "train", flat)
-    return flat
 
 
 def png_summary(tag: str, data: bytes) -> Summary:
@@ -168,7 +138,7 @@ class TensorBoardLogger:
         if self.settings.hparams:
             metrics = {key for record in history for key in record if key != "step"}
             metrics.add("step.loss")
-            settings = {"arm": arm, "seed": seed, **resolved_settings(self.arms[arm])}
+            settings = {"arm": arm, "seed": seed, **self.arms[arm].flat_settings()}
             file_writer = writer._get_file_writer()
             # hparams() also gives a SessionEndInfo; only the experiment and the session's
             # settings are written, as the trial has not ended yet.

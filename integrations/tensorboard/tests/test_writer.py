@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,8 @@ import methodlab_tensorboard
 import pytest
 import tomli_w
 from methodlab import api, hookimpl
-from methodlab.runfile import validate_document
 from methodlab.testing import isolated_plugin_system
-from methodlab_tensorboard.writer import png_summary, resolved_settings
+from methodlab_tensorboard.writer import png_summary
 from tensorboard.backend.event_processing import event_accumulator, plugin_event_accumulator
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from tensorboard.util import tensor_util
@@ -167,20 +165,6 @@ def test_trials_finished_before_the_integration_was_on_are_written_from_metrics_
     monkeypatch.setenv("METHODLAB_TRACKERS", "tensorboard")
     directory = _run(tmp_path, document, resume=tmp_path / "out" / "tiny")
     _assert_events_match_metrics(directory)
-
-
-def test_resolved_settings_flatten_every_component_with_defaults():
-    plugins = isolated_plugin_system()
-    spec = validate_document(_document(integrations={}), "tiny.toml", plugins)
-    flat = resolved_settings(spec.arm("adam"))
-    assert flat["optimizer.use"] == "adam"
-    assert flat["optimizer.lr"] == 0.01
-    assert flat["environment.n_labeled"] == 64
-    assert flat["environment.task"] == "classification"  # a default, not in the run file
-    assert flat["evaluators.test.split"] == "test"
-    assert flat["train.eval_every"] == 2
-    assert all(isinstance(value, bool | int | float | str) for value in flat.values())
-    assert not any(isinstance(value, float) and math.isnan(value) for value in flat.values())
 
 
 def test_png_summary_reads_the_size_from_the_header_and_rejects_other_files():
