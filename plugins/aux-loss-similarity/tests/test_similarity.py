@@ -36,8 +36,10 @@ def test_gate_of_an_agreeing_auxiliary(mode, expected):
 ])
 def test_gate_of_a_conflicting_auxiliary(mode, expected):
     theta, main, aux = _point_losses([2.0, 1.0])
-    GradientSimilarity(mode)(main, [aux], [theta]).backward()
+    combine = GradientSimilarity(mode)
+    combine(main, [aux], [theta]).backward()
     assert theta.grad.tolist() == pytest.approx(expected, abs=1e-12)
+    assert combine.last_cosines.tolist() == pytest.approx([-1 / math.sqrt(2)])
 
 
 def test_cosine_over_the_flattened_parameters_and_zero_gradient():
