@@ -184,3 +184,19 @@ def test_arms_cannot_override_integration_settings(system):
     with pytest.raises(RunFileError) as error:
         validate_document(document, "run.toml", system)
     assert error.value.problems[0].startswith("run.toml: arms.a.integrations: unknown key")
+
+
+def test_an_integration_is_on_with_its_table_or_when_methodlab_integrations_lists_it(
+        system, monkeypatch, tmp_path):
+    from methodlab.runner import Run
+
+    def run_of(document: dict) -> Run:
+        return Run(validate_document(document, "run.toml", system), tmp_path, system, {})
+
+    monkeypatch.delenv("METHODLAB_INTEGRATIONS", raising=False)
+    assert run_of(tiny_document()).integration_settings("tracker") is None
+    with_table = run_of(_document(tracker={"every": 3}))
+    assert with_table.integration_settings("tracker") == TrackerSettings(every=3)
+    monkeypatch.setenv("METHODLAB_INTEGRATIONS", " other , TRACKER")
+    assert run_of(tiny_document()).integration_settings("tracker") == TrackerSettings()
+    assert with_table.integration_settings("tracker") == TrackerSettings(every=3)

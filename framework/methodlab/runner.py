@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import sys
@@ -42,6 +43,8 @@ __all__ = ["Run", "Trial", "TrialResult", "execute", "prepare_directory"]
 
 CHECKPOINT = "checkpoint.pt"
 RESOLVED = "resolved.toml"
+INTEGRATIONS_VARIABLE = "METHODLAB_INTEGRATIONS"
+"""Integrations to switch on with their default settings in runs without their table."""
 
 
 class NonFiniteLoss(Exception):
@@ -355,6 +358,21 @@ class Run:
     plugins: PluginSystem
     plugin_versions: dict[str, str]
     results: list[TrialResult] = attrs.field(factory=list)
+
+    def integration_settings(self, name: str) -> Any | None:
+        """Integration ``name``'s settings for this run, or ``None`` when it is off.
+
+        An integration is on for a run when the run file has its ``[integrations.<name>]``
+        table (its settings), or when the environment variable ``METHODLAB_INTEGRATIONS``
+        lists it (comma-separated, any case: its default settings). Being installed is not
+        enough: one environment with every integration must not write to all of them.
+        """
+        if name in self.spec.settings:
+            return self.spec.settings[name]
+        listed = os.environ.get(INTEGRATIONS_VARIABLE, "")
+        if name in {item.strip().lower() for item in listed.split(",")}:
+            return self.plugins.settings[name][1].params_cls()
+        return None
 
 
 def prepare_directory(out: Path, name: str, *, force: bool) -> Path:

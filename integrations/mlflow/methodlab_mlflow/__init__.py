@@ -2,14 +2,13 @@
 
 Registers the ``[integrations.mlflow]`` settings table and the lifecycle hooks that log each
 run. The integration is active for a run whose run file has the table, or when
-``METHODLAB_TRACKERS`` lists ``mlflow`` (comma-separated, e.g.
-``METHODLAB_TRACKERS=tensorboard,mlflow``); being installed is not enough, so an environment
+``METHODLAB_INTEGRATIONS`` lists ``mlflow`` (comma-separated, e.g.
+``METHODLAB_INTEGRATIONS=tensorboard,mlflow``); being installed is not enough, so an environment
 with every integration installed logs nothing. MLflow is imported only by an active run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAME",
-    "TRACKERS_VARIABLE",
     "MlflowSettings",
     "methodlab_checkpoint_saved",
     "methodlab_evaluation_end",
@@ -33,26 +31,13 @@ __all__ = [
     "methodlab_run_start",
     "methodlab_settings",
     "methodlab_step_end",
-    "settings_for",
 ]
 
 NAME = "mlflow"
-TRACKERS_VARIABLE = "METHODLAB_TRACKERS"
 
 # Active runs by run directory: hooks receive a trial, whose directory is
 # <run>/trials/<arm>/seed-<s>, so the run is found without a reference from trial to run.
 _TRACKERS: dict[Path, MlflowTracker] = {}
-
-
-def settings_for(run: Run) -> MlflowSettings | None:
-    """The run's settings when the integration is active for it, else ``None``."""
-    table = run.spec.settings.get(NAME)
-    if table is not None:
-        return table
-    listed = os.environ.get(TRACKERS_VARIABLE, "")
-    if NAME in {item.strip().lower() for item in listed.split(",")}:
-        return MlflowSettings()
-    return None
 
 
 def _tracker(trial: Trial) -> MlflowTracker | None:
@@ -71,7 +56,7 @@ def methodlab_settings() -> Iterator[methodlab.SettingsSpec]:
 @methodlab.hookimpl
 def methodlab_run_start(run: Run) -> None:
     _TRACKERS.pop(run.directory, None)  # left over from an aborted run of this directory
-    settings = settings_for(run)
+    settings = run.integration_settings(NAME)
     if settings is None:
         return
     from methodlab_mlflow.tracker import MlflowTracker

@@ -215,16 +215,16 @@ def test_a_failing_store_mid_run_costs_one_line_and_a_resume_logs_the_rest(
     _assert_mlflow_matches_metrics(local, directory)
 
 
-def test_methodlab_trackers_and_mlflow_tracking_uri_select_the_store(
+def test_methodlab_integrations_and_mlflow_tracking_uri_select_the_store(
         out, local, tmp_path, monkeypatch):
     document = _document("by-env", seeds=[0], integrations={})
-    monkeypatch.delenv("METHODLAB_TRACKERS", raising=False)
+    monkeypatch.delenv("METHODLAB_INTEGRATIONS", raising=False)
     _run(tmp_path / "off", document)
     assert not (tmp_path / "off" / "mlflow.db").exists()
     assert not (tmp_path / "off" / "by-env" / "mlflow.json").exists()
 
     # The environment's URI (here the other tests' store) wins over the local default.
-    monkeypatch.setenv("METHODLAB_TRACKERS", "tensorboard,mlflow")
+    monkeypatch.setenv("METHODLAB_INTEGRATIONS", "tensorboard,mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", default_tracking_uri(out))
     directory = _run(tmp_path / "on", document)
     assert not (tmp_path / "on" / "mlflow.db").exists()

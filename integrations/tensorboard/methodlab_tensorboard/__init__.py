@@ -2,15 +2,14 @@
 
 Registers the ``[integrations.tensorboard]`` settings table and the lifecycle hooks that
 write the events. The integration is active for a run whose run file has the table, or when
-``METHODLAB_TRACKERS`` lists ``tensorboard`` (comma-separated, e.g.
-``METHODLAB_TRACKERS=tensorboard,mlflow``); being installed is not enough, so an environment
+``METHODLAB_INTEGRATIONS`` lists ``tensorboard`` (comma-separated, e.g.
+``METHODLAB_INTEGRATIONS=tensorboard,mlflow``); being installed is not enough, so an environment
 with every integration installed writes nothing extra. torch's TensorBoard writer is imported
 only by an active run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAME",
-    "TRACKERS_VARIABLE",
     "TensorBoardSettings",
     "methodlab_checkpoint_saved",
     "methodlab_evaluation_end",
@@ -34,26 +32,13 @@ __all__ = [
     "methodlab_run_start",
     "methodlab_settings",
     "methodlab_step_end",
-    "settings_for",
 ]
 
 NAME = "tensorboard"
-TRACKERS_VARIABLE = "METHODLAB_TRACKERS"
 
 # Active runs by run directory: hooks receive a trial, whose directory is
 # <run>/trials/<arm>/seed-<s>, so the run is found without a reference from trial to run.
 _LOGGERS: dict[Path, TensorBoardLogger] = {}
-
-
-def settings_for(run: Run) -> TensorBoardSettings | None:
-    """The run's settings when the integration is active for it, else ``None``."""
-    table = run.spec.settings.get(NAME)
-    if table is not None:
-        return table
-    listed = os.environ.get(TRACKERS_VARIABLE, "")
-    if NAME in {item.strip().lower() for item in listed.split(",")}:
-        return TensorBoardSettings()
-    return None
 
 
 def _logger(trial: Trial) -> TensorBoardLogger | None:
@@ -74,7 +59,7 @@ def methodlab_run_start(run: Run) -> None:
     stale = _LOGGERS.pop(run.directory, None)
     if stale is not None:  # the same directory again in one process (a resume after a crash)
         stale.close()
-    settings = settings_for(run)
+    settings = run.integration_settings(NAME)
     if settings is None:
         return
     from methodlab_tensorboard.writer import TensorBoardLogger

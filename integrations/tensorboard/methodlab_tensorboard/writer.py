@@ -162,7 +162,7 @@ class TensorBoardLogger:
         """Write trials that no hook reported in this process and that have no events.
 
         A resumed run skips trials that had already finished; when the integration was not
-        active in the process that trained them (``METHODLAB_TRACKERS`` set only now), their
+        active in the process that trained them (``METHODLAB_INTEGRATIONS`` set only now), their
         events come from their ``metrics.jsonl``.
         """
         for arm in self.arms:

@@ -128,12 +128,12 @@ def test_the_run_figures_are_images_with_the_png_bytes_and_the_run_file_is_text(
                                                      "claims/text_summary"}
 
 
-def test_the_integration_is_off_without_its_table_and_on_with_methodlab_trackers(
+def test_the_integration_is_off_without_its_table_and_on_with_methodlab_integrations(
         tmp_path, monkeypatch):
     document = _document(seeds=[0], integrations={})
-    monkeypatch.setenv("METHODLAB_TRACKERS", "mlflow")
+    monkeypatch.setenv("METHODLAB_INTEGRATIONS", "mlflow")
     assert not (_run(tmp_path / "off", document) / "tensorboard").exists()
-    monkeypatch.setenv("METHODLAB_TRACKERS", " MLflow , tensorboard")
+    monkeypatch.setenv("METHODLAB_INTEGRATIONS", " MLflow , tensorboard")
     directory = _run(tmp_path / "on", document)
     assert set(_scalars(directory / "tensorboard" / "sgd" / "seed-0")) == {
         "step.loss", "train.loss", "test.accuracy", "test.error"}
@@ -162,7 +162,7 @@ def test_trials_finished_before_the_integration_was_on_are_written_from_metrics_
     document = _document(integrations={})
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path, document, ("interrupt", _Interrupt()))
-    monkeypatch.setenv("METHODLAB_TRACKERS", "tensorboard")
+    monkeypatch.setenv("METHODLAB_INTEGRATIONS", "tensorboard")
     directory = _run(tmp_path, document, resume=tmp_path / "out" / "tiny")
     _assert_events_match_metrics(directory)
 
