@@ -70,12 +70,14 @@ class GridWorld(gymnasium.Env):
     """Corner-to-corner navigation with a noisy teacher (see the module docstring).
 
     Arguments:
-        size: grid side; max_steps: :math:`T_{\\max}`; noise: the teacher's ε.
+        size: grid side; max_steps: :math:`T_{\\max}`; noise: the teacher's ε;
+        teacher_target: the cell the teacher heads for (default: the goal).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(self, size: int = 7, max_steps: int = 50, noise: float = 0.5,
+                 teacher_target: tuple[int, int] | None = None,
                  render_mode: str | None = None) -> None:
         if size < 2:
             raise ValueError(f"size must be at least 2, got {size}")
@@ -84,6 +86,10 @@ class GridWorld(gymnasium.Env):
         self.size, self.max_steps, self.noise = size, max_steps, noise
         self.render_mode = render_mode
         self.start, self.goal = (0, 0), (size - 1, size - 1)
+        self.teacher_target = self.goal if teacher_target is None else tuple(teacher_target)
+        if not all(0 <= x < size for x in self.teacher_target):
+            raise ValueError(f"teacher_target {list(self.teacher_target)} lies outside the "
+                             f"{size} x {size} grid")
         self.observation_space = spaces.Box(0.0, 1.0, (size * size,), np.float32)
         self.action_space = spaces.Discrete(4)
         self.position, self.steps = self.start, 0
@@ -100,7 +106,7 @@ class GridWorld(gymnasium.Env):
         return self._obs(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        info = {"teacher_probs": teacher_probs(self.position, self.goal, self.noise)}
+        info = {"teacher_probs": teacher_probs(self.position, self.teacher_target, self.noise)}
         dr, dc = MOVES[int(action)]
         row = min(max(self.position[0] + dr, 0), self.size - 1)
         col = min(max(self.position[1] + dc, 0), self.size - 1)

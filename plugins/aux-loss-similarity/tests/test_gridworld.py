@@ -1,4 +1,5 @@
 import gymnasium
+import numpy as np
 import pytest
 from methodlab_aux_loss_similarity import GRIDWORLD_ID
 from methodlab_aux_loss_similarity.gridworld import GridWorld, teacher_probs
@@ -30,3 +31,13 @@ def test_teacher_prefers_moves_toward_the_goal_with_noise():
     assert probs.tolist() == pytest.approx([0.125, 0.375, 0.375, 0.125])
     assert probs.sum() == pytest.approx(1.0)
     assert teacher_probs((2, 2), (2, 2), 0.5).tolist() == [0.25] * 4
+
+
+def test_a_decoy_teacher_points_away_next_to_the_goal():
+    env = GridWorld(size=7, teacher_target=(5, 5))
+    env.reset(seed=0)
+    env.position = (6, 5)                       # one step left of the goal (6, 6)
+    _, _, _, _, info = env.step(1)              # right: reaches the goal
+    assert int(np.argmax(info["teacher_probs"])) == 0    # the teacher said: up, to (5, 5)
+    with pytest.raises(ValueError, match="teacher_target"):
+        GridWorld(size=3, teacher_target=(3, 0))
