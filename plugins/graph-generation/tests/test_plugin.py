@@ -13,6 +13,11 @@ def test_entry_point_installed(assert_entry_point_installed):
     assert_entry_point_installed("methodlab-graph-generation", "graph-generation")
 
 
-NOT_REPRODUCED: dict[str, str] = {}
+# The molecule benchmark is kept at the target and does not reach it (README.md,
+# "Molecules").
+NOT_REPRODUCED = {
+    "moses.toml": "validity 0.539 of 1,000 samples (0.415 one fragment; uniqueness 0.924, "
+                  "novelty 1.0) after 1,500 updates of 32 molecules; needs >= 0.75",
+}
 
 test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
