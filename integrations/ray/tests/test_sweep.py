@@ -77,7 +77,7 @@ def local_sweep(run_file, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    ray = pytest.importorskip("ray")
+    import ray  # a dependency of methodlab-ray, not an optional one
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
