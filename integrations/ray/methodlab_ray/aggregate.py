@@ -145,8 +145,10 @@ def plot_sweep(summary: Mapping[str, Any], directory: Path) -> list[Path]:
                               yerr=[d[2] for d in data], marker="o", capsize=3, label=label)
             if numeric and min(values) > 0 and max(values) >= 10 * min(values):
                 axis.set_xscale("log")
-            if not numeric:
-                axis.set_xticks(range(len(values)), [str(v) for v in values])
+            # ticks at the grid's values only: a log axis' minor labels would overlap them
+            axis.set_xticks(values if numeric else range(len(values)),
+                            [f"{v:g}" if numeric else str(v) for v in values])
+            axis.minorticks_off()
             axis.set_title(metric)
             axis.set_xlabel(key)
             axis.legend(fontsize="small")
