@@ -11,11 +11,17 @@ if TYPE_CHECKING:
     from methodlab.runfile import RunSpec
     from methodlab.runner import TrialResult
 
-__all__ = ["aggregate", "format_table", "json_safe"]
+__all__ = ["aggregate", "format_table", "json_safe", "mean_std"]
 
 
-def _stats(values: Sequence[float]) -> dict[str, Any]:
-    finite = all(math.isfinite(x) for x in values)
+def mean_std(values: Sequence[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation over seeds, NaN when a value is not finite.
+
+    Example:
+        >>> mean_std([1.0, 3.0])
+        {'mean': 2.0, 'std': 1.4142135623730951, 'per_seed': [1.0, 3.0]}
+    """
+    finite = bool(values) and all(math.isfinite(x) for x in values)
     mean = statistics.fmean(values) if finite else math.nan
     std = statistics.stdev(values) if finite and len(values) > 1 else (0.0 if finite else math.nan)
     return {"mean": mean, "std": std, "per_seed": list(values)}
@@ -33,7 +39,7 @@ def aggregate(spec: RunSpec, results: Sequence[TrialResult], versions: Mapping[s
     return {
         "name": spec.name,
         "seeds": list(spec.seeds),
-        "arms": {arm: {key: _stats(values) for key, values in metrics.items()}
+        "arms": {arm: {key: mean_std(values) for key, values in metrics.items()}
                  for arm, metrics in per_seed.items()},
         "per_seed": per_seed,
         "trials": [

@@ -14,30 +14,16 @@ not finite), as the core does across a run's seeds. Failed trials are left out o
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from methodlab.summary import default_columns, format_table
+from methodlab.summary import default_columns, format_table, mean_std
 
 from methodlab_ray.config import GridAxis, Point
 from methodlab_ray.trial import TrialOutcome
 
-__all__ = ["aggregate", "format_sweep_table", "mean_std", "plot_sweep"]
-
-
-def mean_std(values: Sequence[float]) -> dict[str, Any]:
-    """Mean and sample standard deviation over seeds, NaN when a value is not finite.
-
-    Example:
-        >>> mean_std([1.0, 3.0])
-        {'mean': 2.0, 'std': 1.4142135623730951, 'per_seed': [1.0, 3.0]}
-    """
-    finite = bool(values) and all(math.isfinite(x) for x in values)
-    mean = statistics.fmean(values) if finite else math.nan
-    std = statistics.stdev(values) if finite and len(values) > 1 else (0.0 if finite else math.nan)
-    return {"mean": mean, "std": std, "per_seed": list(values)}
+__all__ = ["aggregate", "format_sweep_table", "plot_sweep"]
 
 
 def _final(summary: Mapping[str, Any], arm: str, key: str) -> float:

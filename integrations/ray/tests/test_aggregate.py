@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from methodlab_ray.aggregate import format_sweep_table, mean_std, plot_sweep
+from methodlab.summary import mean_std
+from methodlab_ray.aggregate import format_sweep_table, plot_sweep
 
 
 def test_mean_and_sample_std_over_seeds():

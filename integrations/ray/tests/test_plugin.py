@@ -14,9 +14,8 @@ RUNS = Path(__file__).parents[1] / "runs"
 RUN_FILE = RUNS / "digits-sweep.toml"
 
 # The integration registers a command, no components: the suite has nothing to train (it
-# still fails when the plugin does not load); the command is listed among the plugin's
-# components, which the suite cannot build.
-test_conformance = conformance_suite("ray", skip=["command:sweep"])
+# still fails when the plugin does not load).
+test_conformance = conformance_suite("ray")
 NOT_REPRODUCED: dict[str, str] = {}
 test_run_file_validates, test_run_file_claims_hold = run_file_tests(RUNS, NOT_REPRODUCED)
 
