@@ -227,10 +227,12 @@ class MlflowTracker:
     def _create_experiment(self, name: str) -> str:
         from mlflow.exceptions import MlflowException
 
-        # The local store keeps artifacts next to its database; a server decides itself.
+        # A SQLite store keeps artifacts next to its database (MLflow's own default would be
+        # ./mlruns in whatever directory the run was started from); a server decides itself.
         location = None
-        if self.uri == default_tracking_uri(self.directory.parent):
-            location = (self.directory.parent / "mlartifacts").resolve().as_uri()
+        if self.uri.startswith("sqlite:///"):
+            database = Path(self.uri.removeprefix("sqlite:///"))
+            location = (database.parent / "mlartifacts").resolve().as_uri()
         try:
             return self.client.create_experiment(name, artifact_location=location)
         except MlflowException:

@@ -223,11 +223,14 @@ def test_methodlab_integrations_and_mlflow_tracking_uri_select_the_store(
     assert not (tmp_path / "off" / "mlflow.db").exists()
     assert not (tmp_path / "off" / "by-env" / "mlflow.json").exists()
 
-    # The environment's URI (here the other tests' store) wins over the local default.
+    # The environment's URI (here the other tests' store) wins over the local default, and
+    # its artifacts go next to that store's database, not to ./mlruns where the run started.
     monkeypatch.setenv("METHODLAB_INTEGRATIONS", "tensorboard,mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", default_tracking_uri(out))
+    monkeypatch.chdir(tmp_path)
     directory = _run(tmp_path / "on", document)
     assert not (tmp_path / "on" / "mlflow.db").exists()
+    assert not (tmp_path / "mlruns").exists()
     runs = local.search_runs([local.get_experiment_by_name("by-env").experiment_id])
     assert sorted(run.info.run_name for run in runs) == ["adam/seed-0", "by-env", "sgd/seed-0"]
     state = json.loads((directory / "mlflow.json").read_text())
