@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from methodlab import api, hookimpl
 from methodlab.components import Batch
 from methodlab.distributed import World, check_optimizer, shard
 from methodlab.errors import UserError
+from methodlab.testing import isolated_plugin_system
 
 RUN = """\
 name = "ddp"
@@ -107,6 +109,33 @@ def test_checkpoints_hold_the_model_not_its_ddp_wrapper(runs):
     state = torch.load(checkpoint, weights_only=True)
     assert state["step"] == 30
     assert not any(key.startswith("module.") for key in state["model"])  # the model, not DDP
+
+
+class _Interrupt:
+    """Ctrl-C after update 15 (the last checkpoint holds update 10)."""
+
+    @hookimpl
+    def methodlab_step_end(self, trial, step, metrics):
+        if step == 15:
+            raise KeyboardInterrupt
+
+
+def test_a_one_process_run_resumed_by_two_ranks_ends_where_one_process_does(runs):
+    tmp_path, _ = runs
+    with pytest.raises(KeyboardInterrupt):
+        api.run(tmp_path / "ddp.toml", out=tmp_path / "part", quiet=True,
+                plugin_system=isolated_plugin_system(("interrupt", _Interrupt())))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    resumed = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "methodlab", "run", "--resume", str(tmp_path / "part/ddp"), "--quiet"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    single = _records(tmp_path / "single/ddp")
+    part = _records(tmp_path / "part/ddp")
+    losses = [[r["step.loss"] for r in records if "step.loss" in r] for records in (single, part)]
+    assert len(losses[1]) == 30  # steps 11-15 were redone from the checkpoint, not appended
+    assert max(abs(a - b) for a, b in zip(*losses, strict=True)) <= 1e-5
 
 
 def test_shard_splits_the_global_batch_into_contiguous_parts():
