@@ -514,22 +514,31 @@ def test_valid_claims(plugins):
     ({"left": "check.loss", "op": "<", "value": 1},
      "claims[0].left: unknown arm ''; arms: sgd, adam"),
     ({"left": "sgd:", "op": "<", "value": 1}, "claims[0].left: expected 'arm:metric'"),
-    ({"left": "sgd:x", "op": "=<", "value": 1},
+    ({"left": "sgd:check.x", "op": "=<", "value": 1},
      "claims[0].op: must be in ('<', '<=', '>', '>=', 'within') (got '=<')"),
-    ({"left": "sgd:x", "op": "<"},
+    ({"left": "sgd:check.x", "op": "<"},
      "claims[0]: give exactly one of 'right' (an arm:metric) or 'value' (a number)"),
-    ({"left": "sgd:x", "op": "<", "value": 1, "right": "adam:x"},
+    ({"left": "sgd:check.x", "op": "<", "value": 1, "right": "adam:check.x"},
      "claims[0]: give exactly one of 'right' (an arm:metric) or 'value' (a number)"),
-    ({"left": "sgd:x", "op": "<", "value": 1, "min_seeds": 2},
+    ({"left": "sgd:check.x", "op": "<", "value": 1, "min_seeds": 2},
      "claims[0].min_seeds: 2 exceeds the number of seeds (1)"),
-    ({"left": "sgd:x", "op": "<", "value": 1, "reduce": "mode"},
+    ({"left": "sgd:check.x", "op": "<", "value": 1, "reduce": "mode"},
      "claims[0].reduce: must be in ('mean', 'median', 'min', 'max', 'std', 'var') (got 'mode')"),
-    ({"left": "sgd:x", "op": "<", "value": "1"}, "claims[0].value: expected float, got str '1'"),
-    ({"left": "sgd:x", "op": "<", "value": 1, "treshold": 1},
+    ({"left": "sgd:check.x", "op": "<", "value": "1"},
+     "claims[0].value: expected float, got str '1'"),
+    ({"left": "sgd:check.x", "op": "<", "value": 1, "treshold": 1},
      "claims[0].treshold: unknown key; known keys: left, op, right, left_over, right_over, "
      "value, scale, offset, tolerance, reduce, min_seeds, min_arms, across, name"),
     ({"op": "<", "value": 1}, "claims[0].left: required key missing"),
     (3, "claims[0]: expected a table"),
+    ({"left": "sgd:chek.loss", "op": "<", "value": 1},
+     "claims[0].left: unknown metric 'chek.loss' (did you mean 'check'?): metrics are "
+     "'<evaluator>.<name>' with evaluators check, or step.loss, steps, diverged, "
+     "diverged_step, skipped_steps"),
+    ({"left": "sgd:check.loss", "op": "<", "right": "adam:step.los@start"},
+     "claims[0].right: unknown metric 'step.los@start' (did you mean 'step.loss'?): metrics "
+     "are '<evaluator>.<name>' with evaluators check, or step.loss, steps, diverged, "
+     "diverged_step, skipped_steps"),
 ])
 def test_claim_problems(plugins, claim, expected):
     assert problems(claims_document(claim), plugins) == [f"run.toml: {expected}"]

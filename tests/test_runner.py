@@ -743,3 +743,27 @@ def test_each_trial_closes_its_environment_once_even_when_it_diverges(tmp_path, 
                      quiet=True)
     assert result.summary["arms"]["main"]["diverged"]["mean"] == 1.0
     assert sorted(closed) == [1, 2]
+
+
+def test_a_finished_run_is_rechecked_against_corrected_claims_without_retraining(tmp_path):
+    path = tmp_path / "claims.toml"
+    text = RESUME_RUN.format(name="claims", loss="mse")
+    path.write_text(text + '[[claims]]\nleft = "train.loss"\nop = "<"\nvalue = 0.0\n')
+    first = api.run(path, out=tmp_path / "out", quiet=True)
+    assert [c["passed"] for c in first.summary["claims"]] == [False]
+    checkpoint = first.directory / "trials" / "main" / "seed-1" / "checkpoint.pt"
+    written = checkpoint.stat().st_mtime_ns
+
+    path.write_text(text + '[[claims]]\nleft = "train.loss"\nop = "<"\nvalue = 1e9\n')
+    again = api.run(path, resume=first.directory, quiet=True)
+    assert [c["passed"] for c in again.summary["claims"]] == [True]
+    assert checkpoint.stat().st_mtime_ns == written  # nothing was trained again
+    assert again.summary["arms"]["main"]["train.loss"] == first.summary["arms"]["main"][
+        "train.loss"]
+    # The corrected claims are now the run's own: a resume without the file uses them.
+    stored = tomllib.loads((first.directory / "resolved.toml").read_text())
+    assert stored["claims"][0]["value"] == 1e9
+
+    path.write_text(text.replace("lr = 0.05", "lr = 0.01"))
+    with pytest.raises(UserError, match="differs from the run stored in"):
+        api.run(path, resume=first.directory, quiet=True)

@@ -95,6 +95,13 @@ def run(
             if comparable(given) != comparable(spec):
                 raise UserError(f"{path} differs from the run stored in {directory}; resume "
                                 "without the run file, or start a new run (--force)")
+            # Only the claims (or the description) changed: they decide nothing about
+            # training, so the finished trials are checked against the corrected claims.
+            if given.document.get("claims") != spec.document.get("claims") or \
+                    given.description != spec.description:
+                spec = given
+                if world.writes:
+                    _record_resolved(spec, directory, plugin_system)
         elif overrides:
             raise UserError(f"overrides need the run file when resuming: the run continues "
                             f"with the settings stored in {directory / 'resolved.toml'}")
@@ -132,10 +139,24 @@ def _execute(spec: RunSpec, directory: Path, resume: bool, plugin_system: Plugin
     return RunOutcome(directory, summary, world.writes)
 
 
+def _record_resolved(spec: RunSpec, directory: Path, plugin_system: PluginSystem) -> None:
+    import tomli_w
+
+    from methodlab.runner import RESOLVED, resolved_document
+
+    document = resolved_document(spec, plugin_system.versions())
+    (directory / RESOLVED).write_text(tomli_w.dumps(document))
+
+
 def comparable(spec: RunSpec) -> Any:
-    """The part of a run's document that decides whether two runs are the same run."""
+    """The part of a run's document that decides whether two runs are the same run.
+
+    Claims and the description are left out: they change nothing that is trained, so a
+    finished run can be re-checked against corrected claims (``--resume DIR FILE``).
+    """
     document = dict(spec.document)
-    document.pop("methodlab", None)
+    for key in ("methodlab", "claims", "description"):
+        document.pop(key, None)
     # resolved.toml always records the name; a run file may leave it to the file name.
     document.setdefault("name", spec.name)
     return document

@@ -293,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # PluginError is raised only in strict mode, whose point is the full traceback.
         if args.debug or isinstance(exc, PluginError):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        # Under torchrun every rank meets the same mistake; rank 0 reports it.
+        if os.environ.get("RANK", "0") == "0":
+            print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (``methodlab list | head``); stop writing without a traceback.

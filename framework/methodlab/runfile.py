@@ -693,6 +693,9 @@ def validate_document(
                                                f"{', '.join(arm_names)}")
             elif not metric:
                 check.error(_join(path, side), "expected 'arm:metric'")
+            problem = _metric_problem(metric, arm_name, arms)
+            if problem:
+                check.error(_join(path, side), problem)
         if claim.min_seeds > len(seeds):
             check.error(_join(path, "min_seeds"),
                         f"{claim.min_seeds} exceeds the number of seeds ({len(seeds)})")
@@ -809,6 +812,31 @@ def _check_family(check: _Validator, table: Mapping[str, Any], arm_names: Sequen
     if isinstance(table.get("min_arms"), int) and table["min_arms"] > len(first):
         check.error(_join(path, "min_arms"),
                     f"{table['min_arms']} exceeds the number of arm pairs ({len(first)})")
+
+
+RUNNER_METRICS = ("step.loss", "steps", "diverged", "diverged_step", "skipped_steps")
+"""Metrics every trial reports besides its evaluators' ``<key>.<name>``."""
+
+
+def _metric_problem(metric: str, arm_name: str, arms: Sequence[ArmSpec]) -> str | None:
+    """Why ``metric`` cannot be a metric of the arm(s) ``arm_name`` names, or ``None``.
+
+    Evaluator metric names are known only once an evaluator runs, but the evaluator key before
+    the first dot is known now: a misspelt key is caught before anything trains.
+    """
+    base = metric.partition("@")[0]
+    if not base or base.endswith("*") or base in RUNNER_METRICS:
+        return None
+    members = [arm for arm in arms if arm.name == arm_name or (
+        "*" in arm_name and arm.name in family_members(arm_name, [a.name for a in arms]))]
+    keys = sorted({key for arm in members for key in arm.evaluators})
+    if not members or base.partition(".")[0] in keys:
+        return None
+    close = (difflib.get_close_matches(base, RUNNER_METRICS, n=1, cutoff=0.8)
+             or difflib.get_close_matches(base.partition(".")[0], keys, n=1))
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"unknown metric {metric!r}{hint}: metrics are '<evaluator>.<name>' with "
+            f"evaluators {', '.join(keys) or 'none'}, or {', '.join(RUNNER_METRICS)}")
 
 
 def split_reference(reference: str, arm_names: Sequence[str]) -> tuple[str, str]:
