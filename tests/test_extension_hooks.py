@@ -200,3 +200,14 @@ def test_an_integration_is_on_with_its_table_or_when_methodlab_integrations_list
     monkeypatch.setenv("METHODLAB_INTEGRATIONS", " other , TRACKER")
     assert run_of(tiny_document()).integration_settings("tracker") == TrackerSettings()
     assert with_table.integration_settings("tracker") == TrackerSettings(every=3)
+
+
+def test_the_plugins_table_names_the_commands_and_settings_tables_a_plugin_adds(
+        system, capsys, monkeypatch):
+    from methodlab import api
+
+    listing = api.plugins
+    monkeypatch.setattr(api, "plugins", lambda: listing(system))
+    assert cli.main(["plugins"]) == 0
+    assert "echo-plugin adds: methodlab echo, [integrations.tracker]" in (
+        capsys.readouterr().out.splitlines())

@@ -152,6 +152,12 @@ def _command_plugins(args: argparse.Namespace) -> int:
                      f"{r['import_seconds'] * 1000:.0f} ms", str(len(r["components"]))])
     _print_table(rows)
     for r in records:
+        extras = [c for c in r["components"] if c.startswith(("command:", "settings:"))]
+        if extras:
+            named = ", ".join(f"methodlab {c.partition(':')[2]}" if c.startswith("command:")
+                              else f"[integrations.{c.partition(':')[2]}]" for c in extras)
+            print(f"{r['name']} adds: {named}")
+    for r in records:
         if r["error"]:
             print(f"{r['name']} ({r['distribution']} {r['version']}): {r['error']}")
     return 0
