@@ -9,6 +9,7 @@ with every integration installed logs nothing. MLflow is imported only by an act
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,9 @@ def methodlab_run_start(run: Run) -> None:
         return
     from methodlab_mlflow.tracker import MlflowTracker
 
-    _TRACKERS[run.directory] = MlflowTracker(run, settings)
+    tracker = MlflowTracker(run, settings)
+    _TRACKERS[run.directory] = tracker
+    print(f"mlflow: logging to {tracker.uri}", file=sys.stderr, flush=True)
 
 
 @methodlab.hookimpl

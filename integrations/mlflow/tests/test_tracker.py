@@ -203,7 +203,7 @@ def test_a_failing_store_mid_run_costs_one_line_and_a_resume_logs_the_rest(
     monkeypatch.setattr(MlflowClient, "log_batch", refuse_metrics)
     document = _document("flaky")
     directory = _run(out, document)
-    errors = [line for line in capsys.readouterr().err.splitlines() if "mlflow" in line]
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert errors[0].startswith("error: mlflow: logging metrics at sqlite:///")
     assert "ConnectionError: connection refused" in errors[0]

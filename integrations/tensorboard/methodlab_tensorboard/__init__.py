@@ -10,6 +10,7 @@ only by an active run.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,10 @@ def methodlab_run_start(run: Run) -> None:
         return
     from methodlab_tensorboard.writer import TensorBoardLogger
 
-    _LOGGERS[run.directory] = TensorBoardLogger(run, settings)
+    logger = TensorBoardLogger(run, settings)
+    _LOGGERS[run.directory] = logger
+    print(f"tensorboard: writing {logger.root} (tensorboard --logdir {logger.root})",
+          file=sys.stderr, flush=True)
 
 
 @methodlab.hookimpl
