@@ -155,6 +155,7 @@ def test_mistakes_are_one_line_errors(runs, tmp_path, capsys):
         api.compare(runs, metrics=["train.los"])
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
+    (unfinished / "resolved.toml").write_text('name = "unfinished"\n')
     with pytest.raises(UserError, match=r"no summary\.json .* 'methodlab run --resume "):
         api.compare([unfinished])
     with pytest.raises(UserError, match="given twice"):

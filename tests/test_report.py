@@ -166,6 +166,9 @@ def test_claim_numbers_for_seed_and_family_claims():
 
 def test_an_unfinished_run_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "run").mkdir()
+    with pytest.raises(UserError, match=r"not a methodlab run directory \(no resolved\.toml\)"):
+        api.report([tmp_path / "run"])
+    (tmp_path / "run" / "resolved.toml").write_text('name = "run"\n')
     with pytest.raises(UserError, match=r"no summary\.json"):
         api.report([tmp_path / "run"])
     assert cli.main(["report", str(tmp_path / "run")]) == 2

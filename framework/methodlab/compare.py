@@ -81,6 +81,8 @@ def load_runs(directories: Sequence[str | Path]) -> list[RunResult]:
         summary_path = directory / "summary.json"
         if not directory.is_dir():
             raise UserError(f"{directory}: no such run directory")
+        if not (directory / "resolved.toml").exists():
+            raise UserError(f"{directory}: not a methodlab run directory (no resolved.toml)")
         if not summary_path.exists():
             raise UserError(f"{directory}: no summary.json (an unfinished run? continue it with "
                             f"'methodlab run --resume {directory}')")
