@@ -211,3 +211,15 @@ def test_the_plugins_table_names_the_commands_and_settings_tables_a_plugin_adds(
     assert cli.main(["plugins"]) == 0
     assert "echo-plugin adds: methodlab echo, [integrations.tracker]" in (
         capsys.readouterr().out.splitlines())
+
+
+def test_show_describes_a_settings_table_and_suggests_a_misspelt_one(system, capsys):
+    assert cli.main(["show", "integrations.tracker"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("settings integrations.tracker (")
+    assert "  every: int (default 1)" in out and "      Log every this many steps." in out
+    assert not any("factory" in line for line in out)
+    assert cli.main(["show", "integrations.trackr"]) == 2
+    assert capsys.readouterr().err == ("error: no settings table [integrations.trackr] (did you "
+                                       "mean 'integrations.tracker'?); installed: "
+                                       "integrations.tracker\n")

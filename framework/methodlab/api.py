@@ -219,8 +219,11 @@ def _type_name(annotation: Any) -> str:
 
 def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]:
     """Describe component ``name`` (or ``kind:name``, or ``plugin:name`` to pick one provider
-    of a duplicated name): its parameters with types, defaults and documentation."""
+    of a duplicated name), or the settings table ``integrations.<name>``: its parameters with
+    types, defaults and documentation."""
     system = plugin_system or get_plugin_system()
+    if name.startswith("integrations."):
+        return _show_settings(name.partition(".")[2], system)
     kinds = list(KINDS)
     if ":" in name and name.partition(":")[0] in KINDS:
         kind, _, name = name.partition(":")
@@ -239,9 +242,30 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
         raise UserError(f"{name!r} names several components; use one of {options}")
     kind, spec = matches[0]
     record = system.provider(kind, name)
-    docs = _field_docs(spec.params_cls)
+    return {"kind": kind, "name": spec.name, "plugin": record.distribution,
+            "version": record.version, "summary": spec.summary,
+            "factory": spec.factory if isinstance(spec.factory, str) else repr(spec.factory),
+            "params": _params(spec.params_cls)}
+
+
+def _show_settings(key: str, system: PluginSystem) -> dict[str, Any]:
+    if key not in system.settings:
+        close = difflib.get_close_matches(key, list(system.settings), n=1)
+        hint = f" (did you mean 'integrations.{close[0]}'?)" if close else ""
+        installed = ", ".join(f"integrations.{k}" for k in sorted(system.settings)) or "none"
+        raise UserError(f"no settings table [integrations.{key}]{hint}; installed: {installed}")
+    plugin, spec = system.settings[key]
+    record = system.records[plugin]
+    return {"kind": "settings", "name": f"integrations.{spec.name}",
+            "plugin": record.distribution, "version": record.version, "summary": spec.summary,
+            "factory": None, "params": _params(spec.params_cls)}
+
+
+def _params(cls: type) -> list[dict[str, Any]]:
+    """Each field of a frozen attrs parameter class: type, default and documentation."""
+    docs = _field_docs(cls)
     params = []
-    for field in attrs.fields(spec.params_cls):
+    for field in attrs.fields(cls):
         default = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             default = default.factory()
@@ -252,10 +276,7 @@ def show(name: str, plugin_system: PluginSystem | None = None) -> dict[str, Any]
             "required": default is attrs.NOTHING,
             "doc": docs.get(field.name, ""),
         })
-    return {"kind": kind, "name": spec.name, "plugin": record.distribution,
-            "version": record.version, "summary": spec.summary,
-            "factory": spec.factory if isinstance(spec.factory, str) else repr(spec.factory),
-            "params": params}
+    return params
 
 
 def new_plugin(name: str, directory: str | Path = ".") -> Path:

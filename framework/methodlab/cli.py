@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     show = commands.add_parser("show", help="a component's parameters, types and defaults")
-    show.add_argument("name", help="component name, or kind:name")
+    show.add_argument("name", help="component name, kind:name, or integrations.NAME for an "
+                                   "integration's settings table")
     show.add_argument("--json", action="store_true")
 
     new = commands.add_parser("new-plugin", help="create a plugin package scaffold")
@@ -185,7 +186,8 @@ def _command_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{info['kind']} {info['name']} ({info['plugin']} {info['version']})")
     print(f"  {info['summary']}")
-    print(f"  factory: {info['factory']}")
+    if info["factory"]:
+        print(f"  factory: {info['factory']}")
     print("parameters:" if info["params"] else "parameters: none")
     for p in info["params"]:
         default = "required" if p["required"] else f"default {p['default']!r}"
