@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         options = SweepOptions(args.file, grid, args.seeds, args.backend, args.address,
                                args.out, args.cpus_per_trial, args.gpus_per_trial, args.workers)
     except ValueError as exc:
-        raise UserError(f"{args.file}: {exc}") from None
+        raise UserError(str(exc)) from None
     result = sweep(options)
     print(format_sweep_table(result.summary))
     print(f"summary: {result.directory / 'summary.json'}")

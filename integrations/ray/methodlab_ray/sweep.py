@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import attrs
 from methodlab.api import comparable
-from methodlab.errors import UserError
+from methodlab.errors import RunFileError, UserError
 from methodlab.plugin_manager import get_plugin_system
 from methodlab.runfile import load_run_file
 from methodlab.runner import load_resolved
@@ -91,7 +91,13 @@ def sweep(options: SweepOptions, stream: TextIO = sys.stderr) -> SweepResult:
     for point in grid_points:
         for seed in seeds:
             overrides = trial_overrides(point, seed)
-            spec = load_run_file(options.file, overrides, plugins)
+            try:
+                spec = load_run_file(options.file, overrides, plugins)
+            except RunFileError as exc:
+                # A grid value the run file's schema rejects is a mistake in --grid.
+                where = ", ".join(f"{key}={value}" for key, value in point.assignments)
+                problems = [line.removeprefix(f"{options.file}: ") for line in exc.problems]
+                raise RunFileError([f"--grid {where}: {line}" for line in problems]) from None
             trial_dir = trials_dir / point.trial_name(seed)
             state = trial_state(trial_dir)
             if state in ("finished", "interrupted") and (

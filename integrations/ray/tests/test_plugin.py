@@ -34,21 +34,24 @@ def test_the_sweep_command_is_registered():
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    (["--seeds", "0"], "error: {file}: --seeds must be > 0, got 0"),
-    (["--seeds", "1", "--cpus-per-trial", "0"], "error: {file}: --cpus-per-trial must be > 0"),
-    (["--seeds", "1", "--gpus-per-trial", "-1"], "error: {file}: --gpus-per-trial must be >= 0"),
-    (["--seeds", "1", "--workers", "0"], "error: {file}: --workers must be > 0, got 0"),
-    (["--seeds", "1", "--address", "auto"], "error: {file}: --address needs --backend ray"),
+    (["--seeds", "0"], "error: --seeds must be > 0, got 0"),
+    (["--seeds", "1", "--cpus-per-trial", "0"], "error: --cpus-per-trial must be > 0"),
+    (["--seeds", "1", "--gpus-per-trial", "-1"], "error: --gpus-per-trial must be >= 0"),
+    (["--seeds", "1", "--workers", "0"], "error: --workers must be > 0, got 0"),
+    (["--seeds", "1", "--address", "auto"], "error: --address needs --backend ray"),
     (["--seeds", "1", "--gpus-per-trial", "0.5"],
-     "error: {file}: --gpus-per-trial must be a whole number on the local backend"),
+     "error: --gpus-per-trial must be a whole number on the local backend"),
     (["--seeds", "1", "--grid", "optimizer.lr"], "error: --grid 'optimizer.lr': expected"),
     (["--seeds", "1", "--grid", "arms.sgd.optimizer.lr=0.1", "--grid",
-      "arms.sgd.optimizer.lr=0.2"], "error: {file}: --grid: key 'arms.sgd.optimizer.lr' is "
-                                    "given twice"),
+      "arms.sgd.optimizer.lr=0.2"], "error: --grid: key 'arms.sgd.optimizer.lr' is given "
+                                    "twice"),
     (["--seeds", "1", "--grid", "arms.sgd.optimizer.lr=0.1,-1"],
-     "error: {file}: arms.sgd.optimizer.lr: must be > 0.0: -1.0"),
+     "error: --grid arms.sgd.optimizer.lr=-1: arms.sgd.optimizer.lr: must be > 0.0: -1.0"),
+    (["--seeds", "1", "--grid", "arms.sgd.optimizer.lr=abc"],
+     "error: --grid arms.sgd.optimizer.lr=abc: arms.sgd.optimizer.lr: expected float, got str "
+     "'abc'"),
     (["--seeds", "1", "--grid", "arms.sgd.optimiser.lr=0.1"],
-     "error: {file}: arms.sgd.optimiser: unknown key"),
+     "error: --grid arms.sgd.optimiser.lr=0.1: arms.sgd.optimiser: unknown key"),
 ])
 def test_bad_arguments_are_one_line_errors_with_exit_2_before_anything_is_written(
         tmp_path, capsys, arguments, message):
