@@ -31,6 +31,7 @@ from methodlab.components import EnvInfo, Environment
 from torch import nn
 
 from methodlab_gymnasium.config import GymParams
+from methodlab_gymnasium.registration import register_pending
 from methodlab_gymnasium.rollout import Rollout
 
 __all__ = ["GymEnvironment", "build_gymnasium", "derived_seed", "make_vector_env"]
@@ -53,6 +54,7 @@ def make_vector_env(params: GymParams, num_envs: int) -> VectorEnv:
 
     :raises ValueError: if the vector environment does not use next-step autoreset.
     """
+    register_pending()  # plugin environments noted while plugins loaded
     envs = gymnasium.make_vec(params.id, num_envs=num_envs,
                               vectorization_mode=params.vectorization,
                               vector_kwargs=dict(params.vector_kwargs), **params.kwargs)

@@ -22,9 +22,10 @@ def check_gym_envs(ids: Iterable[str] | None = None) -> list[str]:
     from methodlab.plugin_manager import get_plugin_system
 
     import methodlab_gymnasium.counter  # noqa: F401  (registers methodlab/Counter-v0)
-    from methodlab_gymnasium.registration import methodlab_ids
+    from methodlab_gymnasium.registration import methodlab_ids, register_pending
 
     get_plugin_system()  # registration hooks run here and register the plugins' envs
+    register_pending()
     checked = list(methodlab_ids() if ids is None else ids)
     for env_id in checked:
         env = gymnasium.make(env_id).unwrapped

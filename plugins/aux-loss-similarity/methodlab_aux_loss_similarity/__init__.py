@@ -58,8 +58,9 @@ def methodlab_losses() -> Iterator[methodlab.LossSpec]:
 
 @methodlab.hookimpl
 def methodlab_environments() -> Iterator[methodlab.EnvironmentSpec]:
-    # The gridworld is a gymnasium environment (use = "gymnasium", id = GRIDWORLD_ID):
-    # registering it here makes gymnasium.make find it whenever methodlab loads plugins.
+    # The gridworld is a gymnasium environment (use = "gymnasium", id = GRIDWORLD_ID). This
+    # only notes it while gymnasium is not imported; the integration completes the
+    # registration when it first uses gymnasium (methodlab_gymnasium.registration).
     from methodlab_gymnasium.registration import register_env
 
     register_env(GRIDWORLD_ID, f"{_PKG}.gridworld:GridWorld")
