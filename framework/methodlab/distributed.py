@@ -143,8 +143,7 @@ class WeightedLoss(Loss):
         self.weight = weight
 
     def __call__(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        value = self.loss(model, batch)
-        return value if self.weight == 1.0 else value * self.weight
+        return self.loss(model, batch) * self.weight
 
 
 def check_optimizer(optimizer: torch.optim.Optimizer, name: str, world: World) -> None:
